@@ -54,11 +54,18 @@ std::vector<std::int64_t> parse_int_list(std::string_view s, std::string_view wh
 struct command {
   std::string_view name;
   std::string_view summary;
-  std::string_view usage;  // full help text
+  std::string_view usage;  // full help text (printed by --help)
   int (*run)(args&);
+  int order;  // position in `scalpel --help` (ties: by name)
 };
 
-/// All commands, in help order.
+/// Adds a command to the table; each cmd_<name>.cpp registers itself with one static instance:
+///   static const scalpel_cli::registrar reg{{"info", "summary", usage_text, &run_info, 10}};
+struct registrar {
+  explicit registrar(const command& c);
+};
+
+/// All registered commands, in help order.
 const std::vector<command>& commands();
 
 }  // namespace scalpel_cli

@@ -1,12 +1,15 @@
 #include <cstdio>
 
-#include "commands.hpp"
+#include "cli.hpp"
 #include "scalpel/version.hpp"
 
 namespace scalpel_cli {
-int cmd_version(args& a) {
+namespace {
+int run_version(args& a) {
   a.finish();
   std::printf("scalpel %s\n", SCALPEL_VERSION_STRING);
   return 0;
 }
+const registrar reg{{"version", "print the version", "usage: scalpel version", &run_version, 1000}};
+}  // namespace
 }  // namespace scalpel_cli

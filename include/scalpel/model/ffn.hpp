@@ -51,6 +51,25 @@ inline void rmsnorm_rows(const float* x, const float* w, float eps, std::size_t 
   for (std::size_t t = 0; t < T; ++t) simd::rmsnorm(x + t * n, w, eps, n, out + t * n);
 }
 
+/// MoE routing of one token (spec §2.8 steps 2–4): `z` [E] router logits (overwritten with softmax
+/// probabilities over all experts); picks the top-k by probability (ties -> lower expert id), renormalises
+/// their probabilities to sum to 1 and multiplies by the per-expert scale. `order` is scratch of size E.
+inline void route_top_k(float* z, std::size_t E, std::size_t K, const float* per_expert_scale,
+                        std::vector<std::size_t>& order, std::int32_t* ids, float* weights) {
+  simd::softmax(z, E);
+  order.resize(E);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(K), order.end(),
+                    [&](std::size_t a, std::size_t b) { return z[a] > z[b] || (z[a] == z[b] && a < b); });
+  float sum = 0.0f;
+  for (std::size_t k = 0; k < K; ++k) sum += z[order[k]];
+  for (std::size_t k = 0; k < K; ++k) {
+    const std::size_t e = order[k];
+    ids[k] = static_cast<std::int32_t>(e);
+    weights[k] = (sum > 0.0f ? z[e] / sum : 0.0f) * per_expert_scale[e];
+  }
+}
+
 struct ffn_scratch {
   vec_f32 gate, up, act, tmp, moe_out, router, u2;
   std::vector<std::int32_t> sel_ids;
@@ -88,24 +107,12 @@ inline void moe_experts(const gemma4_config& c, const moe_weights& w, const floa
   simd::matmul(w.router, s.tmp.data(), T, H, s.router.data(), E);
   fire<hook_point::router_logits>(hooks, ctx, s.router.data(), T, E);
 
-  // softmax over all experts, top-k by probability (ties -> lower expert id), renormalise, per-expert scale.
   s.sel_ids.assign(T * K, 0);
   s.sel_w.assign(T * K, 0.0f);
   std::vector<std::size_t> order(E);
-  for (std::size_t t = 0; t < T; ++t) {
-    float* z = s.router.data() + t * E;
-    simd::softmax(z, E);
-    std::iota(order.begin(), order.end(), std::size_t{0});
-    std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(K), order.end(),
-                      [&](std::size_t a, std::size_t b) { return z[a] > z[b] || (z[a] == z[b] && a < b); });
-    float sum = 0.0f;
-    for (std::size_t k = 0; k < K; ++k) sum += z[order[k]];
-    for (std::size_t k = 0; k < K; ++k) {
-      const std::size_t e = order[k];
-      s.sel_ids[t * K + k] = static_cast<std::int32_t>(e);
-      s.sel_w[t * K + k] = (sum > 0.0f ? z[e] / sum : 0.0f) * w.per_expert_scale[e];
-    }
-  }
+  for (std::size_t t = 0; t < T; ++t)
+    route_top_k(s.router.data() + t * E, E, K, w.per_expert_scale.data(), order, s.sel_ids.data() + t * K,
+                s.sel_w.data() + t * K);
   if constexpr (Hooks::template wants<hook_point::expert_selection>) {
     hook_payload p;
     p.point = hook_point::expert_selection;

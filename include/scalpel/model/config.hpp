@@ -190,7 +190,8 @@ struct gemma4_config {
       const bool full = g.kind == layer_kind::full;
       g.head_dim = full ? global_head_dim : head_dim;
       g.n_q_heads = num_attention_heads;
-      g.n_kv_heads = full ? num_global_key_value_heads : num_key_value_heads;
+      // HF honours num_global_key_value_heads only on k_eq_v ("alternative attention") layers.
+      g.n_kv_heads = (full && attention_k_eq_v) ? num_global_key_value_heads : num_key_value_heads;
       if (!overrides.empty()) {
         const auto& o = overrides[l];
         if (o.head_dim) g.head_dim = o.head_dim;
@@ -200,7 +201,7 @@ struct gemma4_config {
       const std::string where = "layer " + std::to_string(l) + " (" + std::string(layer_kind_name(g.kind)) + ")";
       if (g.head_dim % 2 != 0) bad("head_dim", where + ": head dim " + std::to_string(g.head_dim) + " must be even");
       if (g.n_kv_heads == 0 || g.n_q_heads % g.n_kv_heads != 0)
-        bad(full ? "num_global_key_value_heads" : "num_key_value_heads",
+        bad((full && attention_k_eq_v) ? "num_global_key_value_heads" : "num_key_value_heads",
             where + ": " + std::to_string(g.n_q_heads) + " query heads are not divisible by " +
                 std::to_string(g.n_kv_heads) + " key/value heads");
       g.has_v_proj = !(full && attention_k_eq_v);

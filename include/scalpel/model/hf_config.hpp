@@ -166,7 +166,8 @@ inline gemma4_config parse_hf_config(const nlohmann::json& root, const std::stri
   c.num_key_value_heads = f.require(f.size("num_key_value_heads"), "num_key_value_heads");
   c.num_global_key_value_heads = f.size("num_global_key_value_heads").value_or(0);
   c.head_dim = f.require(f.size("head_dim"), "head_dim");
-  c.global_head_dim = f.size("global_head_dim").value_or(0);
+  // transformers' Gemma4 config defaults global_head_dim to 512 when the key is absent.
+  c.global_head_dim = f.size("global_head_dim").value_or(f.has("per_layer_config") ? 0 : 512);
   c.attention_k_eq_v = f.boolean("attention_k_eq_v").value_or(false);
   c.sliding_window = f.size("sliding_window").value_or(0);
   c.final_logit_softcapping = static_cast<float>(f.number("final_logit_softcapping").value_or(0.0));

@@ -122,21 +122,19 @@ inline gemma4_config make_tiny_config(const tiny_options& o) {
   c.global_head_dim = real ? 512 : 64;
   c.vocab_size = o.vocab_size ? o.vocab_size : (real ? 262144 : 1024);
   c.vocab_size_per_layer_input = c.ple_dim ? c.vocab_size : 0;
-  if (o.num_layers) {
-    if (c.num_kv_shared_layers > 0) {  // keep the shared fraction and the donor arrangement
-      const std::size_t shared = o.num_layers * c.num_kv_shared_layers / c.num_layers;
-      c.num_kv_shared_layers = shared;
-    }
-    c.num_layers = o.num_layers;
-  }
+  const std::size_t shared_full = c.num_kv_shared_layers, layers_full = c.num_layers;
+  if (o.num_layers) c.num_layers = o.num_layers;
   c.layer_types = detail::pattern(c.num_layers, full_every);
-  if (c.layer_types.back() != layer_kind::full) c.layer_types.back() = layer_kind::full;  // HF requires it
-  // llama.cpp requires the last non-shared layer to be full and the one before it sliding.
-  if (c.num_kv_shared_layers > 0) {
-    const std::size_t first = c.num_layers - c.num_kv_shared_layers;
-    if (first < 2) fail(errc::invalid_argument, "make-tiny: too few layers for KV sharing");
-    c.layer_types[first - 1] = layer_kind::full;
-    c.layer_types[first - 2] = layer_kind::sliding;
+  c.layer_types.back() = layer_kind::full;  // HF requires the last layer to be full attention
+  if (shared_full > 0) {
+    // Keep the shared fraction; move the first shared layer up until the layer before it is a full layer
+    // (llama.cpp takes the KV of full layers from L-shared-1 and of sliding layers from L-shared-2).
+    std::size_t first = c.num_layers - (c.num_layers * shared_full + layers_full / 2) / layers_full;
+    while (first < c.num_layers && !(first >= 2 && c.layer_types[first - 1] == layer_kind::full &&
+                                     c.layer_types[first - 2] == layer_kind::sliding))
+      ++first;
+    if (first >= c.num_layers) fail(errc::invalid_argument, "make-tiny: too few layers for KV sharing");
+    c.num_kv_shared_layers = c.num_layers - first;
   }
   c.rope_sliding = {rope_kind::standard, 10000.0, 1.0};
   c.rope_full = {rope_kind::proportional, 1e6, 0.25};

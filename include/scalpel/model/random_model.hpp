@@ -23,6 +23,7 @@
 #include "scalpel/core/error.hpp"
 #include "scalpel/io/tensor_set.hpp"
 #include "scalpel/model/config.hpp"
+#include "scalpel/model/model.hpp"
 #include "scalpel/tensor/tensor.hpp"
 
 SCALPEL_BEGIN_NAMESPACE
@@ -354,24 +355,42 @@ inline std::size_t planned_bytes(const gemma4_config& c) {
   return n * 2;
 }
 
-/// Random bf16 weights for `c` under record names `prefix + canonical`. `progress(done, total)` is called
-/// after each tensor (may be empty).
-inline io::tensor_set random_weights(const gemma4_config& c, std::uint64_t seed, const std::string& prefix = "model.language_model.",
-                                     const std::function<void(std::size_t, std::size_t)>& progress = {}) {
+/// Random weights for `c` under record names `prefix + canonical`, stored as BF16 (default) or F32 (the same
+/// bf16-rounded values). `progress(done, total)` is called after each tensor (may be empty).
+inline io::tensor_set random_weights(const gemma4_config& c, std::uint64_t seed,
+                                     const std::string& prefix = "model.language_model.",
+                                     const std::function<void(std::size_t, std::size_t)>& progress = {},
+                                     dtype_id dtype = dtype_id::bf16) {
+  if (dtype != dtype_id::bf16 && dtype != dtype_id::f32)
+    fail(errc::invalid_argument, "random_weights: dtype must be BF16 or F32");
   io::tensor_set out;
   const auto plan = plan_tensors(c);
-  std::vector<float> tmp;
   for (std::size_t i = 0; i < plan.size(); ++i) {
     const auto& tp = plan[i];
     const std::size_t n = tp.shape.numel();
-    tmp.resize(n);
-    fill_random(tmp.data(), n, seed, tp.name, tp.init, true);
-    tensor<bf16, 1> t({n});
-    for (std::size_t k = 0; k < n; ++k) t.data()[k] = to_bf16(tmp[k]);
-    out.add(any_tensor::from(prefix + tp.name, std::move(t)).reshaped(tp.shape));
+    if (dtype == dtype_id::f32) {
+      tensor<f32, 1> t({n});
+      fill_random(t.data(), n, seed, tp.name, tp.init, true);
+      out.add(any_tensor::from(prefix + tp.name, std::move(t)).reshaped(tp.shape));
+    } else {
+      std::vector<float> tmp(n);
+      fill_random(tmp.data(), n, seed, tp.name, tp.init, true);
+      tensor<bf16, 1> t({n});
+      for (std::size_t k = 0; k < n; ++k) t.data()[k] = to_bf16(tmp[k]);
+      out.add(any_tensor::from(prefix + tp.name, std::move(t)).reshaped(tp.shape));
+    }
     if (progress) progress(i + 1, plan.size());
   }
   return out;
+}
+
+/// A random model in memory (no files): config + weights, named as an HF checkpoint.
+inline gemma4_model random_model(const tiny_options& o, std::uint64_t seed, dtype_id dtype = dtype_id::bf16) {
+  auto cfg = make_tiny_config(o);
+  auto tensors = random_weights(cfg, seed, "model.language_model.", {}, dtype);
+  return gemma4_model(std::move(cfg), std::move(tensors),
+                      [](std::string_view canonical) { return "model.language_model." + std::string(canonical); },
+                      checkpoint_format::memory, "random:" + std::to_string(seed));
 }
 
 /// A small SentencePiece-style BPE tokenizer.json (byte fallback) for random models, with the Gemma 4

@@ -64,7 +64,7 @@ TEST_CASE("mapped_file: errors name the path") {
   fs::remove_all(dir);
 }
 
-TEST_CASE("atomic_file_writer: nothing under the final name until commit; abandon cleans up") {
+TEST_CASE("atomic_file_writer: nothing under the final name until commit — abandon cleans up") {
   const auto dir = temp_dir("atomic");
   const auto final_path = dir / "out.bin";
   {

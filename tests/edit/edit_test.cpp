@@ -93,7 +93,7 @@ TEST_CASE("edit: static and run-time application give the same logits for every 
   }
 }
 
-TEST_CASE("edit: journals restore bit-identical weights; untouched tensors are shared, not copied") {
+TEST_CASE("edit: journals restore bit-identical weights — untouched tensors are shared, not copied") {
   tiny_options o;
   o.variant = tiny_variant::moe_26b_a4b;
   auto m = random_model(o, 4);
@@ -141,7 +141,7 @@ TEST_CASE("edit: algebra — coalescing, identity, strip = scale 0, negate∘neg
   CHECK(from_set["edits"][2]["mode"] == "silence");
 }
 
-TEST_CASE("edit: routing exclusion — masked experts never selected; run-time only") {
+TEST_CASE("edit: routing exclusion — masked experts never selected — run-time only") {
   tiny_options o;
   o.variant = tiny_variant::moe_26b_a4b;
   auto m = random_model(o, 6);

@@ -72,7 +72,7 @@ struct toy_attention {
 };
 }  // namespace
 
-TEST_CASE("attention: a sliding query sees exactly W positions including itself; full layers are causal") {
+TEST_CASE("attention: a sliding query sees exactly W positions including itself — full layers are causal") {
   const std::size_t W = 4, n_pos = 10;
   toy_attention sl(W, 1, 1, n_pos), full(0, 1, 1, n_pos);
   std::vector<float> q(n_pos * 2, 0.0f), o(n_pos * 2);

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "scalpel/config.hpp"
 #include "scalpel/core/error.hpp"
@@ -32,6 +33,10 @@ struct model_files {
   std::optional<generation_defaults> generation;  ///< generation_config.json if present
   std::string hf_prefix;                   ///< "model.language_model." / "model." / "" (safetensors)
   io::gguf_metadata gguf;                  ///< GGUF metadata (tokenizer, …) when loaded from GGUF
+  /// The safetensors layout (metadata, sharding) to reproduce when writing an edited copy.
+  std::optional<io::safetensors_write_options> safetensors_layout;
+  /// Every file the model was read from (for hashes in edit manifests).
+  std::vector<std::string> input_files;
 };
 
 namespace detail {
@@ -71,6 +76,7 @@ inline gemma4_model load_model(const std::string& path, model_files* files = nul
     gemma4_config cfg = config_from_gguf(g, path);
     mf.weights_path = path;
     mf.gguf = g.metadata;
+    mf.input_files = {path};
     return gemma4_model(std::move(cfg), std::move(g.tensors),
                         [](std::string_view canonical) { return io::hf_to_gguf_name(canonical).value_or(""); },
                         checkpoint_format::gguf, path);
@@ -97,6 +103,10 @@ inline gemma4_model load_model(const std::string& path, model_files* files = nul
     }
   }
   mf.hf_prefix = prefix;
+  mf.safetensors_layout = io::safetensors_write_options::like(ck);
+  mf.input_files.push_back(mf.config_path);
+  for (const auto& shard : ck.shards) mf.input_files.push_back(ck.directory + "/" + shard);
+  if (!ck.index_file.empty()) mf.input_files.push_back(ck.index_file);
   return gemma4_model(std::move(cfg), std::move(ck.tensors),
                       [prefix](std::string_view canonical) { return prefix + std::string(canonical); },
                       checkpoint_format::safetensors, dir);

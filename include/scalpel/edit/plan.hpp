@@ -5,6 +5,8 @@
 /// validation against a model's geometry (out-of-range layers / neurons / experts, silent no-ops).
 
 #include <algorithm>
+#include <charconv>
+#include <cstdlib>
 #include <cmath>
 #include <fstream>
 #include <set>
@@ -26,6 +28,14 @@ namespace edit {
 using any_edit = std::variant<scale, negate, strip, expert_mask, expert_silence>;
 
 inline constexpr std::string_view plan_format = "scalpel.edit-plan/1";
+
+/// A float as the double with the shortest decimal form that reads back as the same float (-0.8f -> -0.8),
+/// so plans written from floats stay readable.
+inline double shortest_double(float f) {
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof(buf), f);
+  return std::strtod(std::string(buf, r.ptr).c_str(), nullptr);
+}
 
 /// The op name of an edit as written in plans ("scale", "negate", "strip", "expert_mask").
 inline std::string_view op_name(const any_edit& e) {
@@ -71,7 +81,7 @@ struct plan {
             } else {
               j["op"] = std::string(E::op);
               j["neurons"] = x.neurons;
-              if constexpr (std::is_same_v<E, scale>) j["factor"] = x.factor;
+              if constexpr (std::is_same_v<E, scale>) j["factor"] = shortest_double(x.factor);
             }
             list.push_back(std::move(j));
           },

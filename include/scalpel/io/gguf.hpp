@@ -171,7 +171,8 @@ inline gguf_array read_gguf_array(byte_cursor& c, const std::string& context, in
     case gguf_type::array: {
       std::vector<gguf_array> v;
       v.reserve(cap);
-      for (std::uint64_t i = 0; i < n; ++i) v.push_back(read_gguf_array(c, context + "[" + std::to_string(i) + "]", depth + 1));
+      for (std::uint64_t i = 0; i < n; ++i)
+        v.push_back(read_gguf_array(c, context + "[" + std::to_string(i) + "]", depth + 1));
       return gguf_array(std::move(v));
     }
   }
@@ -302,7 +303,8 @@ inline gguf_file parse_gguf(std::span<const std::byte> bytes, std::shared_ptr<co
     e.name = detail::read_gguf_string(c, "tensor info #" + std::to_string(i) + " name");
     if (e.name.empty() || e.name.size() > gguf_max_tensor_name) {
       c.fail_at(at, "tensor #" + std::to_string(i) + " name '" + detail::printable(e.name) + "' has length " +
-                        std::to_string(e.name.size()) + " (ggml allows 1.." + std::to_string(gguf_max_tensor_name) + ")");
+                        std::to_string(e.name.size()) + " (ggml allows 1.." + std::to_string(gguf_max_tensor_name) +
+                        ")");
     }
     const std::string tn = "tensor '" + detail::printable(e.name) + "'";
     if (!seen.emplace(e.name, i).second) c.fail_at(at, "duplicate " + tn);
@@ -313,7 +315,8 @@ inline gguf_file parse_gguf(std::span<const std::byte> bytes, std::shared_ptr<co
     std::uint64_t numel = 1;
     for (std::uint32_t d = 0; d < n_dims; ++d) {
       const auto v = c.read<std::uint64_t>(tn + " ne");
-      if (v > static_cast<std::uint64_t>(INT64_MAX)) c.fail_at(c.pos() - 8, tn + ": absurd dimension " + std::to_string(v));
+      if (v > static_cast<std::uint64_t>(INT64_MAX))
+        c.fail_at(c.pos() - 8, tn + ": absurd dimension " + std::to_string(v));
       e.ne.push_back(v);
       const auto m = detail::checked_mul(numel, v);
       if (!m) c.fail_at(c.pos() - 8, tn + ": element count overflows 64 bits");
@@ -381,7 +384,9 @@ inline gguf_file parse_gguf(std::span<const std::byte> bytes, std::shared_ptr<co
     for (std::size_t r = 0; r < s.rank; ++r) s.dims[r] = static_cast<std::size_t>(e.ne[s.rank - 1 - r]);
     const std::byte* p = bytes.data() + *data_start + e.offset;
     f.ggml_type.emplace(e.name, e.type->id);
-    f.tensors.add(any_tensor(e.name, e.type->dtype, s, p, static_cast<std::size_t>(e.nbytes), keepalive));
+    const auto n = static_cast<std::size_t>(e.nbytes);
+    auto rb = detail::aligned_or_copy(p, n, e.type->dtype, keepalive);  // only with general.alignment < 8
+    f.tensors.add(any_tensor(e.name, e.type->dtype, s, rb.data, n, std::move(rb.keepalive)));
   }
   return f;
 }
@@ -489,8 +494,8 @@ inline void write_gguf(const std::string& path, const gguf_metadata& md, const t
     }
   } else if (opt.alignment != 0) {
     if (!std::has_single_bit(opt.alignment) || opt.alignment > UINT32_MAX) {
-      fail(errc::invalid_argument, "write_gguf('" + path + "'): alignment " + std::to_string(opt.alignment) +
-                                       " is not a power of two");
+      fail(errc::invalid_argument,
+           "write_gguf('" + path + "'): alignment " + std::to_string(opt.alignment) + " is not a power of two");
     }
     align = opt.alignment;
   }

@@ -32,7 +32,7 @@ enum class gguf_type : std::uint32_t { u8, i8, u16, i16, u32, i32, f32, boolean,
 inline constexpr std::uint32_t gguf_type_count = 13;
 
 constexpr std::string_view gguf_type_name(gguf_type t) noexcept {
-  constexpr std::string_view names[] = {"u8",  "i8",     "u16",   "i16", "u32", "i32", "f32",
+  constexpr std::string_view names[] = {"u8",   "i8",     "u16",   "i16", "u32", "i32", "f32",
                                         "bool", "string", "array", "u64", "i64", "f64"};
   const auto i = static_cast<std::uint32_t>(t);
   return i < gguf_type_count ? names[i] : std::string_view("unknown");
@@ -73,17 +73,16 @@ class gguf_array {
 };
 
 /// Storage of a value; the variant index is the GGUF type id.
-using gguf_value_storage = std::variant<std::uint8_t, std::int8_t, std::uint16_t, std::int16_t, std::uint32_t,
-                                        std::int32_t, float, bool, std::string, gguf_array, std::uint64_t,
-                                        std::int64_t, double>;
+using gguf_value_storage =
+    std::variant<std::uint8_t, std::int8_t, std::uint16_t, std::int16_t, std::uint32_t, std::int32_t, float, bool,
+                 std::string, gguf_array, std::uint64_t, std::int64_t, double>;
 
 /// C++ types that are GGUF value types.
 template <class T>
 concept gguf_scalar = std::is_same_v<T, std::uint8_t> || std::is_same_v<T, std::int8_t> ||
-                      std::is_same_v<T, std::uint16_t> || std::is_same_v<T, std::int16_t> ||
-                      std::is_same_v<T, std::uint32_t> || std::is_same_v<T, std::int32_t> ||
-                      std::is_same_v<T, float> || std::is_same_v<T, bool> || std::is_same_v<T, std::uint64_t> ||
-                      std::is_same_v<T, std::int64_t> || std::is_same_v<T, double>;
+    std::is_same_v<T, std::uint16_t> || std::is_same_v<T, std::int16_t> || std::is_same_v<T, std::uint32_t> ||
+    std::is_same_v<T, std::int32_t> || std::is_same_v<T, float> || std::is_same_v<T, bool> ||
+    std::is_same_v<T, std::uint64_t> || std::is_same_v<T, std::int64_t> || std::is_same_v<T, double>;
 template <class T>
 concept gguf_element = gguf_scalar<T> || std::is_same_v<T, std::string> || std::is_same_v<T, gguf_array>;
 
@@ -101,6 +100,10 @@ struct variant_index_of<T, std::variant<Ts...>> {
 };
 }  // namespace detail
 
+/// Integer types accepted by the converting accessors (`get_integer`, `get_integer_array`).
+template <class T>
+concept gguf_integer = std::is_integral_v<T> && !std::is_same_v<T, bool>;
+
 /// The GGUF type of a C++ type.
 template <gguf_element T>
 constexpr gguf_type gguf_type_of() noexcept {
@@ -112,7 +115,7 @@ class gguf_value {
  public:
   gguf_value() = default;
   template <gguf_element T>
-  gguf_value(T v) : v_(std::move(v)) {}  // NOLINT(google-explicit-constructor): values read naturally
+  gguf_value(T v) : v_(std::move(v)) {}                   // NOLINT(google-explicit-constructor): values read naturally
   gguf_value(const char* s) : v_(std::string(s)) {}       // NOLINT(google-explicit-constructor)
   gguf_value(std::string_view s) : v_(std::string(s)) {}  // NOLINT(google-explicit-constructor)
   template <gguf_element T>
@@ -211,8 +214,8 @@ class gguf_metadata {
   [[nodiscard]] bool get_bool(std::string_view key) const { return get<bool>(key); }
 
   /// An integer value of any GGUF integer type converted to T, range-checked.
-  template <class T>
-  requires std::is_integral_v<T> && (!std::is_same_v<T, bool>)[[nodiscard]] T get_integer(std::string_view key) const {
+  template <gguf_integer T>
+  [[nodiscard]] T get_integer(std::string_view key) const {
     const gguf_value& v = at(key);
     T out{};
     if (!integer_to(v.storage(), out)) type_error(key, "an integer that fits " + type_label<T>(), v);
@@ -236,9 +239,8 @@ class gguf_metadata {
     return *p;
   }
   /// An array of any integer element type converted to T (range-checked).
-  template <class T>
-  requires std::is_integral_v<T> && (!std::is_same_v<T, bool>)[[nodiscard]] std::vector<T> get_integer_array(
-      std::string_view key) const {
+  template <gguf_integer T>
+  [[nodiscard]] std::vector<T> get_integer_array(std::string_view key) const {
     const gguf_value& v = at(key);
     const gguf_array* a = v.get_if<gguf_array>();
     std::vector<T> out;

@@ -216,7 +216,8 @@ class json_field {
   [[nodiscard]] std::vector<std::pair<std::string, json_field>> members() const {
     require_object();
     std::vector<std::pair<std::string, json_field>> out;
-    for (auto it = j_->begin(); it != j_->end(); ++it) out.emplace_back(it.key(), json_field(*it, source_, child_path(it.key())));
+    for (auto it = j_->begin(); it != j_->end(); ++it)
+      out.emplace_back(it.key(), json_field(*it, source_, child_path(it.key())));
     return out;
   }
 
@@ -320,9 +321,7 @@ class json_field {
     }
     type_error(expected);
   }
-  [[noreturn]] void range_error() const {
-    fail(errc::json, where(path_) + "value " + j_->dump() + " is out of range");
-  }
+  [[noreturn]] void range_error() const { fail(errc::json, where(path_) + "value " + j_->dump() + " is out of range"); }
 
   const nlohmann::json* j_;
   std::string source_;

@@ -8,8 +8,9 @@
 /// holds it). F32, F16 and BF16 are computable; I8/U8/I16/I32/I64/F64/BOOL get their `dtype_id`; other
 /// dtypes (U16/U32/U64, F8_*, F6_*, F4, C64) are `dtype_id::other` with their name kept in `raw_info`,
 /// so unusual extras (vision/audio towers, index buffers) never stop a load — `as<>()` on them fails with
-/// `errc::dtype_mismatch`. Shapes of rank > 4 are folded into rank 4 (leading dims multiplied) and their
-/// true shape is kept in `raw_info`.
+/// `errc::dtype_mismatch`. A tensor whose offset is not aligned for its dtype (legal, but rare) is copied
+/// into an aligned private buffer instead of being viewed in place. Shapes of rank > 4 are folded into rank 4 (leading
+/// dims multiplied) and their true shape is kept in `raw_info`.
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -97,7 +98,9 @@ inline void add_st_records(const st_header& h, std::span<const std::byte> bytes,
       fail(errc::format, "tensor '" + printable(e.name) + "' appears in shard '" + shard + "' and in shard '" +
                              out.shard_of.find(e.name)->second + "'");
     }
-    out.tensors.add(any_tensor(e.name, e.dtype->id, s, p, static_cast<std::size_t>(e.end - e.begin), keepalive));
+    const auto n = static_cast<std::size_t>(e.end - e.begin);
+    auto rb = aligned_or_copy(p, n, e.dtype->id, keepalive);
+    out.tensors.add(any_tensor(e.name, e.dtype->id, s, rb.data, n, std::move(rb.keepalive)));
     out.shard_of.emplace(e.name, shard);
     if (e.dtype->id == dtype_id::other || e.shape.size() > 4) {
       out.raw_info.emplace(e.name, safetensors_raw_info{std::string(e.dtype->name), e.shape});
@@ -130,8 +133,8 @@ inline bool ends_with(std::string_view s, std::string_view suffix) {
 inline void check_shard_name(const std::string& name, const std::string& where) {
   if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos ||
       name.find('\0') != std::string::npos) {
-    fail(errc::format, where + ": shard file name \"" + printable(name) +
-                           "\" is not a plain file name in the checkpoint directory");
+    fail(errc::format,
+         where + ": shard file name \"" + printable(name) + "\" is not a plain file name in the checkpoint directory");
   }
 }
 
@@ -145,8 +148,8 @@ inline void read_st_index(const std::string& index_path, safetensors_checkpoint&
   std::map<std::string, std::size_t> shards;             // shard -> tensors listed
   for (auto it = wm.raw().begin(); it != wm.raw().end(); ++it) {
     if (!it.value().is_string()) {
-      fail(errc::json, index_path + ": field 'weight_map." + printable(it.key()) + "': expected a shard file name, found " +
-                           json_describe(it.value()));
+      fail(errc::json, index_path + ": field 'weight_map." + printable(it.key()) +
+                           "': expected a shard file name, found " + json_describe(it.value()));
     }
     const std::string& shard = it.value().get_ref<const std::string&>();
     check_shard_name(shard, index_path);
@@ -167,8 +170,8 @@ inline void read_st_index(const std::string& index_path, safetensors_checkpoint&
   for (const auto& [name, shard] : want) {
     auto it = out.shard_of.find(name);
     if (it == out.shard_of.end()) {
-      fail(errc::missing_tensor, index_path + ": maps tensor '" + printable(name) + "' to shard '" + shard +
-                                     "', which does not contain it");
+      fail(errc::missing_tensor,
+           index_path + ": maps tensor '" + printable(name) + "' to shard '" + shard + "', which does not contain it");
     }
     if (it->second != shard) {
       fail(errc::format, index_path + ": maps tensor '" + printable(name) + "' to shard '" + shard +
@@ -215,10 +218,10 @@ inline safetensors_checkpoint read_safetensors(const std::string& path) {
       if (detail::ends_with(n, ".safetensors") && de.is_regular_file(ec)) found.push_back(n);
     }
     if (found.size() != 1) {
-      fail(errc::io, "'" + p + "' holds no model.safetensors.index.json or model.safetensors" +
-                         (found.empty() ? std::string(" and no .safetensors file")
-                                        : ", and " + std::to_string(found.size()) +
-                                              " .safetensors files without an index"));
+      fail(errc::io,
+           "'" + p + "' holds no model.safetensors.index.json or model.safetensors" +
+               (found.empty() ? std::string(" and no .safetensors file")
+                              : ", and " + std::to_string(found.size()) + " .safetensors files without an index"));
     }
     detail::read_st_file(p, found[0], out);
     out.shards.push_back(found[0]);
@@ -287,7 +290,7 @@ struct safetensors_write_options {
 
 /// What `write_safetensors` wrote.
 struct safetensors_write_result {
-  std::vector<std::string> files;                             ///< paths written (shards, then the index)
+  std::vector<std::string> files;                            ///< paths written (shards, then the index)
   std::map<std::string, std::string, std::less<>> shard_of;  ///< tensor -> shard file name
   std::uint64_t total_size = 0;                              ///< sum of tensor data bytes
 };
@@ -332,8 +335,8 @@ inline st_out_tensor describe_for_write(const any_tensor& t, const safetensors_w
   }
   const auto need = st_nbytes(o.shape, sd->bits);
   if (!need || *need != t.size_bytes()) {
-    fail(errc::invalid_argument, "tensor '" + t.name() + "': shape " + dims_str(o.shape) + " in " + o.dtype + " needs " +
-                                     (need ? std::to_string(*need) : std::string("an absurd number of")) +
+    fail(errc::invalid_argument, "tensor '" + t.name() + "': shape " + dims_str(o.shape) + " in " + o.dtype +
+                                     " needs " + (need ? std::to_string(*need) : std::string("an absurd number of")) +
                                      " bytes, the record has " + std::to_string(t.size_bytes()));
   }
   if (t.size_bytes() > 0 && t.data() == nullptr) {
@@ -420,7 +423,8 @@ inline safetensors_write_result write_safetensors(const std::string& out_dir, co
     for (const auto& o : all) {
       auto it = opt.shard_of.find(o.t->name());
       if (it == opt.shard_of.end()) {
-        fail(errc::invalid_argument, "tensor '" + o.t->name() + "' has no shard in safetensors_write_options::shard_of");
+        fail(errc::invalid_argument,
+             "tensor '" + o.t->name() + "' has no shard in safetensors_write_options::shard_of");
       }
       detail::check_shard_name(it->second, "safetensors_write_options::shard_of");
       if (!detail::ends_with(it->second, ".safetensors")) {
@@ -481,9 +485,8 @@ inline safetensors_write_result write_safetensors(const std::string& out_dir, co
   }
   // The other layout's entry file would shadow or confuse what we write: it goes after success.
   const std::string stale = out_dir + "/" + (sharded ? std::string("model.safetensors") : index_name);
-  const bool stale_is_ours = sharded ? std::find(shard_names.begin(), shard_names.end(), "model.safetensors") !=
-                                           shard_names.end()
-                                     : false;
+  const bool stale_is_ours =
+      sharded ? std::find(shard_names.begin(), shard_names.end(), "model.safetensors") != shard_names.end() : false;
   if (!stale_is_ours && detail::stat_id(stale)) {
     detail::guard_output_file(stale, inputs);
     if (!opt.overwrite) fail(errc::already_exists, "output directory holds '" + stale + "' (overwrite not allowed)");

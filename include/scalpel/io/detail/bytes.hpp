@@ -10,14 +10,17 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 #include "scalpel/config.hpp"
 #include "scalpel/core/error.hpp"
+#include "scalpel/tensor/dtype.hpp"
 
 SCALPEL_BEGIN_NAMESPACE
 namespace io::detail {
@@ -147,6 +150,41 @@ class byte_cursor {
   std::string what_;
   std::size_t pos_ = 0;
 };
+
+/// Alignment a record's data needs to be viewed as typed elements (1 for raw-byte dtypes).
+constexpr std::size_t record_alignment(dtype_id d) noexcept {
+  switch (d) {
+    case dtype_id::f64:
+    case dtype_id::i64:
+      return 8;
+    case dtype_id::f32:
+    case dtype_id::i32:
+      return 4;
+    case dtype_id::f16:
+    case dtype_id::bf16:
+    case dtype_id::i16:
+    case dtype_id::q8_0:
+      return 2;
+    default:
+      return 1;
+  }
+}
+
+/// Data for a record: `p` itself (zero-copy) when it is aligned for `d`, else an aligned private copy.
+/// Files normally keep tensors aligned (safetensors pads its header to 8 bytes, GGUF aligns to 32), but
+/// neither format forbids an odd layout, and a typed view of misaligned data would be undefined behaviour.
+struct record_bytes {
+  const std::byte* data;
+  std::shared_ptr<const void> keepalive;
+};
+inline record_bytes aligned_or_copy(const std::byte* p, std::size_t n, dtype_id d,
+                                    std::shared_ptr<const void> keepalive) {
+  if (reinterpret_cast<std::uintptr_t>(p) % record_alignment(d) == 0) return {p, std::move(keepalive)};  // NOLINT
+  // operator new aligns to at least 16 bytes, enough for every dtype
+  auto copy = std::make_shared<std::vector<std::byte>>(p, p + n);
+  const std::byte* q = copy->data();
+  return {q, std::move(copy)};
+}
 
 // ---- little-endian encoders (writers) -------------------------------------------------------------
 

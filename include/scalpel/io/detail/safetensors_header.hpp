@@ -145,8 +145,8 @@ inline st_header parse_st_header(std::span<const std::byte> bytes, const std::st
       if (!v.is_object()) fail(errc::format, what + ": __metadata__ must be an object, found " + json_describe(v));
       for (auto m = v.begin(); m != v.end(); ++m) {
         if (!m.value().is_string()) {
-          fail(errc::format, what + ": __metadata__ value of \"" + printable(m.key()) +
-                                 "\" must be a string, found " + json_describe(m.value()));
+          fail(errc::format, what + ": __metadata__ value of \"" + printable(m.key()) + "\" must be a string, found " +
+                                 json_describe(m.value()));
         }
         h.metadata.emplace(m.key(), m.value().get<std::string>());
       }
@@ -160,7 +160,8 @@ inline st_header parse_st_header(std::span<const std::byte> bytes, const std::st
     // dtype
     auto dt = v.find("dtype");
     if (dt == v.end()) fail(errc::format, what + ": " + tn + ": missing \"dtype\"");
-    if (!dt->is_string()) fail(errc::format, what + ": " + tn + ": \"dtype\" must be a string, found " + json_describe(*dt));
+    if (!dt->is_string())
+      fail(errc::format, what + ": " + tn + ": \"dtype\" must be a string, found " + json_describe(*dt));
     e.dtype = find_st_dtype(dt->get_ref<const std::string&>());
     if (e.dtype == nullptr) {
       fail(errc::unsupported, what + ": " + tn + ": unknown dtype \"" + printable(dt->get_ref<const std::string&>()) +
@@ -169,14 +170,16 @@ inline st_header parse_st_header(std::span<const std::byte> bytes, const std::st
     // shape
     auto sh = v.find("shape");
     if (sh == v.end()) fail(errc::format, what + ": " + tn + ": missing \"shape\"");
-    if (!sh->is_array()) fail(errc::format, what + ": " + tn + ": \"shape\" must be an array, found " + json_describe(*sh));
+    if (!sh->is_array())
+      fail(errc::format, what + ": " + tn + ": \"shape\" must be an array, found " + json_describe(*sh));
     if (sh->size() > st_max_rank) {
-      fail(errc::format, what + ": " + tn + ": rank " + std::to_string(sh->size()) + " exceeds " +
-                             std::to_string(st_max_rank));
+      fail(errc::format,
+           what + ": " + tn + ": rank " + std::to_string(sh->size()) + " exceeds " + std::to_string(st_max_rank));
     }
     for (const auto& d : *sh) {
       if (!d.is_number_unsigned()) {
-        fail(errc::format, what + ": " + tn + ": shape entries must be non-negative integers, found " + json_describe(d));
+        fail(errc::format,
+             what + ": " + tn + ": shape entries must be non-negative integers, found " + json_describe(d));
       }
       e.shape.push_back(d.get<std::uint64_t>());
     }
@@ -184,18 +187,19 @@ inline st_header parse_st_header(std::span<const std::byte> bytes, const std::st
     auto off = v.find("data_offsets");
     if (off == v.end()) fail(errc::format, what + ": " + tn + ": missing \"data_offsets\"");
     if (!off->is_array() || off->size() != 2 || !(*off)[0].is_number_unsigned() || !(*off)[1].is_number_unsigned()) {
-      fail(errc::format, what + ": " + tn + ": \"data_offsets\" must be [begin, end] (non-negative integers), found " +
-                             off->dump());
+      fail(errc::format,
+           what + ": " + tn + ": \"data_offsets\" must be [begin, end] (non-negative integers), found " + off->dump());
     }
     e.begin = (*off)[0].get<std::uint64_t>();
     e.end = (*off)[1].get<std::uint64_t>();
     if (e.end < e.begin) {
-      fail(errc::format, what + ": " + tn + ": data_offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) +
-                             "] end before begin");
+      fail(errc::format, what + ": " + tn + ": data_offsets [" + std::to_string(e.begin) + ", " +
+                             std::to_string(e.end) + "] end before begin");
     }
     if (e.end > data_size) {
-      fail(errc::format, what + ": " + tn + ": data_offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) +
-                             "] run past the data section (" + std::to_string(data_size) + " bytes; file truncated?)");
+      fail(errc::format, what + ": " + tn + ": data_offsets [" + std::to_string(e.begin) + ", " +
+                             std::to_string(e.end) + "] run past the data section (" + std::to_string(data_size) +
+                             " bytes; file truncated?)");
     }
     const auto need = st_nbytes(e.shape, e.dtype->bits);
     if (!need) {

@@ -109,8 +109,8 @@ inline void guard_output_file(const std::string& out_file, const std::vector<std
   for (const auto& in : inputs) {
     const auto id = stat_id(in);
     if (id && !id->is_dir && *id == *out) {
-      fail(errc::already_exists, "refusing to write '" + out_file + "': it is the input file '" + in +
-                                     "' that the tensors are read from");
+      fail(errc::already_exists,
+           "refusing to write '" + out_file + "': it is the input file '" + in + "' that the tensors are read from");
     }
   }
 }

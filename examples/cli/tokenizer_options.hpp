@@ -18,8 +18,8 @@ namespace scalpel_cli {
 
 /// Help text for the shared options.
 inline constexpr const char* tokenizer_options_help =
-    "  --model PATH             HF checkpoint directory (its tokenizer.json), or a tokenizer.json file\n"
-    "                           (a .gguf is not wired yet: pass --tokenizer)\n"
+    "  --model PATH             HF checkpoint directory (its tokenizer.json), a tokenizer.json file, or a\n"
+    "                           .gguf (its embedded tokenizer.ggml.* vocabulary)\n"
     "  --tokenizer FILE         an HF tokenizer.json\n"
     "  --special-table T        auto (default): a Gemma 3 tokenizer.json gets the Gemma 4 special tokens\n"
     "                           (<|turn> 105, <turn|> 106, <|channel> 100, ...); gemma4: require that table;\n"

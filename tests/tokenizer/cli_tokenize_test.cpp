@@ -89,9 +89,13 @@ TEST_CASE("cli: tokenize --json follows contracts.md") {
 
 TEST_CASE("cli: tokenizer commands report bad input and bad usage") {
   const std::string tok = "--tokenizer '" + tok_test::gemma_tokenizer_path() + "'";
-  auto r = scalpel_cli("tokenize --model '" SCALPEL_TEST_DATA_DIR "/golden/e2b-like/model-f32.gguf' --text x");
+  // A GGUF carries its tokenizer: the same ids as the checkpoint's tokenizer.json.
+  auto r = scalpel_cli("tokenize --model '" SCALPEL_TEST_DATA_DIR "/golden/e2b-like/model-f32.gguf' --text 'the cat' --json");
+  CHECK(r.status == 0);
+  const auto from_json = scalpel_cli("tokenize --model '" SCALPEL_TEST_DATA_DIR "/golden/e2b-like' --text 'the cat' --json");
+  CHECK(r.out == from_json.out);
+  r = scalpel_cli("tokenize --model /nonexistent/model.gguf --text x");
   CHECK(r.status == 1);
-  CHECK(r.out.find("GGUF tokenizer loading is not wired yet") != std::string::npos);
   r = scalpel_cli("tokenize --tokenizer /nonexistent.json --text x");
   CHECK(r.status == 1);
   r = scalpel_cli("tokenize " + tok);

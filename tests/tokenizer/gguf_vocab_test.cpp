@@ -1,5 +1,5 @@
 // The tokenizer a GGUF carries (tokenizer.ggml.*), fed to tokenizer::from_vocab, equals the tokenizer.json one.
-// This is the path `load_tokenizer` will take for .gguf models once the GGUF reader is wired in.
+// This is the path `load_tokenizer` takes for .gguf models (io::tokenizer_from_gguf).
 
 #include <string>
 #include <vector>

@@ -34,6 +34,7 @@
 
 #include "scalpel/config.hpp"
 #include "scalpel/core/error.hpp"
+#include "scalpel/io/gguf.hpp"
 #include "scalpel/core/mapped_file.hpp"
 #include "scalpel/io/detail/tokenizer_json.hpp"
 #include "scalpel/io/detail/tokenizer_tables.hpp"
@@ -606,9 +607,30 @@ class stream_decoder {
   std::string pending_;
 };
 
-/// The tokenizer of a model path: an HF checkpoint directory (its `tokenizer.json`) or a `tokenizer.json` file.
-/// A `.gguf` path is rejected for now (`errc::unsupported`): reading `tokenizer.ggml.*` is wired by the GGUF reader
-/// through `tokenizer::from_vocab`.
+/// The tokenizer a GGUF carries (`tokenizer.ggml.tokens`, `.token_type`, `.merges` and the special ids).
+/// Throws errc::tokenizer / errc::format naming the missing key.
+[[nodiscard]] inline tokenizer tokenizer_from_gguf(const gguf_metadata& m, const load_options& opts = {}) {
+  const std::string model = m.contains("tokenizer.ggml.model") ? m.get_string("tokenizer.ggml.model") : "";
+  if (model != "gemma4" && model != "llama" && model != "gemma")
+    fail(errc::unsupported, m.source() + ": tokenizer.ggml.model is '" + model +
+                                "'; only SentencePiece-style BPE vocabularies (gemma4) are supported");
+  auto id_or = [&](const char* key, std::int32_t fallback) {
+    return m.contains(key) ? m.get_integer<std::int32_t>(key) : fallback;
+  };
+  const vocab_special_ids ids{.bos = id_or("tokenizer.ggml.bos_token_id", 2),
+                              .eos = id_or("tokenizer.ggml.eos_token_id", 1),
+                              .unk = id_or("tokenizer.ggml.unknown_token_id", 3),
+                              .pad = id_or("tokenizer.ggml.padding_token_id", 0)};
+  std::vector<std::int32_t> types;
+  if (m.contains("tokenizer.ggml.token_type")) types = m.get_integer_array<std::int32_t>("tokenizer.ggml.token_type");
+  std::vector<std::string> merges;
+  if (m.contains("tokenizer.ggml.merges")) merges = m.get_array<std::string>("tokenizer.ggml.merges");
+  return tokenizer::from_vocab(m.get_array<std::string>("tokenizer.ggml.tokens"), std::move(types), std::move(merges),
+                               ids, opts);
+}
+
+/// The tokenizer of a model path: an HF checkpoint directory (its `tokenizer.json`), a `tokenizer.json` file, or a
+/// `.gguf` file (its embedded `tokenizer.ggml.*` vocabulary, so a GGUF is self-sufficient).
 [[nodiscard]] inline tokenizer load_tokenizer(const std::string& path, const load_options& opts = {}) {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -618,11 +640,7 @@ class stream_decoder {
     if (!fs::exists(f, ec)) fail(errc::io, "model directory '" + path + "' has no tokenizer.json");
     return tokenizer::from_json_file(f.string(), opts);
   }
-  if (p.extension() == ".gguf") {
-    fail(errc::unsupported, "'" + path +
-                                "': GGUF tokenizer loading is not wired yet; pass --tokenizer with the model's "
-                                "tokenizer.json (or an HF checkpoint directory)");
-  }
+  if (p.extension() == ".gguf") return tokenizer_from_gguf(read_gguf(path).metadata, opts);
   return tokenizer::from_json_file(path, opts);
 }
 

@@ -33,6 +33,24 @@ std::optional<std::string> args::get(std::string_view name) {
   return out;
 }
 
+std::vector<std::string> args::get_all(std::string_view name) {
+  std::vector<std::string> out;
+  const std::string key = "--" + std::string(name);
+  for (std::size_t i = 0; i < tok_.size(); ++i) {
+    if (used_[i]) continue;
+    if (tok_[i] == key) {
+      if (i + 1 >= tok_.size()) throw usage_error("option " + key + " needs a value");
+      used_[i] = used_[i + 1] = true;
+      out.push_back(tok_[i + 1]);
+      ++i;
+    } else if (tok_[i].rfind(key + "=", 0) == 0) {
+      used_[i] = true;
+      out.push_back(tok_[i].substr(key.size() + 1));
+    }
+  }
+  return out;
+}
+
 std::string args::get_or(std::string_view name, std::string_view fallback) {
   auto v = get(name);
   return v ? *v : std::string(fallback);

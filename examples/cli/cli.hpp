@@ -26,6 +26,8 @@ class args {
 
   /// Value of `--name`, if given (the last occurrence wins).
   std::optional<std::string> get(std::string_view name);
+  /// Every value of a repeatable option, in order.
+  std::vector<std::string> get_all(std::string_view name);
   std::string get_or(std::string_view name, std::string_view fallback);
   /// Value of a required option; usage error if absent.
   std::string require(std::string_view name);

@@ -4,6 +4,7 @@
 
 #include "common.hpp"
 #include "generation_options.hpp"
+#include "scalpel/analysis/loop_monitor.hpp"
 #include "scalpel/edit/runtime.hpp"
 #include "scalpel/generate/chat.hpp"
 #include "scalpel/io/tokenizer.hpp"
@@ -11,15 +12,14 @@
 namespace scalpel_cli {
 namespace {
 
-volatile std::sig_atomic_t g_interrupted = 0;
-extern "C" void on_sigint(int) { g_interrupted = 1; }
-
 constexpr const char* usage_head = R"(usage: scalpel generate --model PATH (--prompt TEXT [--chat] [--system TEXT] [--think] | --ids LIST)
                         [sampling and stopping options] [--edit PLAN.json] [--json]
 
 Generate a continuation. Text streams to stdout as it is produced (Ctrl-C stops); prefill and decode speeds go to
 stderr. With --json a single record is printed instead:
-  {"ids", "text", "stop_reason", "prompt_tokens", "seed", "timing": {"prefill_tok_s", "decode_tok_s"}, ...}
+  {"ids", "text", "stop_reason", "loop": {loop report}, "prompt_tokens", "seed",
+   "timing": {"prefill_tok_s", "decode_tok_s"}}
+The loop detector (docs/detectors.md) watches every token; --stop-on-loop stops generation when it fires.
 
 prompt:
   --prompt TEXT          text; without --chat it is encoded as is after <bos>
@@ -80,7 +80,7 @@ int run(args& a) {
     prompt = tok.encode(*prompt_text, {.add_bos = true});
   }
 
-  std::signal(SIGINT, on_sigint);
+  interrupt::arm();
   const scalpel::gen::generator g(m, tok);
   nlohmann::json per_token = nlohmann::json::array();
   auto on_token = [&](const scalpel::gen::token_event& ev) {
@@ -92,24 +92,29 @@ int run(args& a) {
       for (const auto& t : ev.top) alts.push_back({{"id", t.id}, {"logprob", t.raw_logprob}});
       per_token.push_back({{"id", ev.id}, {"logprob", ev.raw_logprob}, {"top", alts}});
     }
-    return g_interrupted == 0;
+    return !interrupt::requested();
   };
+  scalpel::analysis::loop_monitor monitor{scalpel::analysis::loop_monitor_config{}};
+  const scalpel::gen::loop_check loop = [&](std::int32_t id, std::string_view piece) { return monitor.push(id, piece); };
   scalpel::gen::generation r;
   if (plan_path) {
     scalpel::edit::plan_hooks hooks(scalpel::edit::plan::read(*plan_path), m.config());
-    r = g.generate(prompt, opt, hooks, on_token);
+    r = g.generate(prompt, opt, hooks, on_token, loop);
   } else {
     scalpel::model::no_hooks hooks;
-    r = g.generate(prompt, opt, hooks, on_token);
+    r = g.generate(prompt, opt, hooks, on_token, loop);
   }
-  std::signal(SIGINT, SIG_DFL);
-  std::fprintf(stderr, "\n[%zu prompt tokens, %.1f tok/s prefill; %zu generated, %.1f tok/s decode; stop: %s]\n",
+  const auto report = monitor.finish(scalpel::analysis::parse_stop_reason(scalpel::gen::stop_reason_name(r.reason)));
+  interrupt::disarm();
+  std::fprintf(stderr, "\n[%zu prompt tokens, %.1f tok/s prefill; %zu generated, %.1f tok/s decode; stop: %s; loop: %s]\n",
                r.prompt_tokens, r.prefill_tok_s(), r.ids.size(), r.decode_tok_s(),
-               std::string(scalpel::gen::stop_reason_name(r.reason)).c_str());
+               std::string(scalpel::gen::stop_reason_name(r.reason)).c_str(),
+               report.looping ? std::string(scalpel::analysis::phenotype_name(report.kind)).c_str() : "none");
   if (json) {
     nlohmann::json out = {{"ids", r.ids},
                           {"text", r.text},
                           {"stop_reason", std::string(scalpel::gen::stop_reason_name(r.reason))},
+                          {"loop", scalpel::analysis::to_json(report)},
                           {"prompt_tokens", r.prompt_tokens},
                           {"seed", r.seed},
                           {"timing", {{"prefill_tok_s", r.prefill_tok_s()}, {"decode_tok_s", r.decode_tok_s()}}}};
@@ -121,7 +126,11 @@ int run(args& a) {
   return 0;
 }
 
+const std::string& full_usage() {
+  static const std::string s = std::string(usage_head) + sampling_help;
+  return s;
+}
 const registrar reg{{"generate", "generate text (streamed, or --json), with any sampler and optional run-time edits",
-                     usage_head, &run, 30}};
+                     full_usage(), &run, 30}};
 }  // namespace
 }  // namespace scalpel_cli

@@ -1,5 +1,6 @@
 #include "common.hpp"
 
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -28,6 +29,20 @@ std::vector<std::int32_t> ids_arg(args& a, const char* name) {
   if (out.empty()) throw usage_error(std::string("--") + name + ": no ids given");
   return out;
 }
+
+namespace {
+volatile std::sig_atomic_t g_interrupt = 0;
+extern "C" void scalpel_cli_on_sigint(int) { g_interrupt = 1; }
+}  // namespace
+
+namespace interrupt {
+void arm() {
+  g_interrupt = 0;
+  std::signal(SIGINT, scalpel_cli_on_sigint);
+}
+void disarm() { std::signal(SIGINT, SIG_DFL); }
+bool requested() { return g_interrupt != 0; }
+}  // namespace interrupt
 
 void print_json(const nlohmann::json& j) {
   const std::string s = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

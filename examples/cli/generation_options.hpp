@@ -31,7 +31,8 @@ stopping:
 
 /// Read sampler and stop options, starting from the model's generation defaults.
 inline scalpel::gen::generate_options generation_options_from(args& a, const scalpel::model::model_files& files,
-                                                             const scalpel::model::gemma4_config& cfg) {
+                                                             const scalpel::model::gemma4_config& cfg,
+                                                             std::int64_t default_max_tokens = 256) {
   scalpel::gen::generate_options o;
   auto& s = o.sampling;
   if (files.generation) {
@@ -68,7 +69,7 @@ inline scalpel::gen::generate_options generation_options_from(args& a, const sca
   s.seed = static_cast<std::uint64_t>(a.get_int("seed", 0, 0));
   auto& st = o.stop;
   st.eog_ids = cfg.eos_token_ids;
-  st.max_tokens = static_cast<std::int32_t>(a.get_int("max-tokens", 256, 0, INT32_MAX));
+  st.max_tokens = static_cast<std::int32_t>(a.get_int("max-tokens", default_max_tokens, 0, INT32_MAX));
   st.ignore_eos = a.flag("ignore-eos");
   st.stop_strings = a.get_all("stop");
   st.thinking_budget = static_cast<std::int32_t>(a.get_int("thinking-budget", -1, -1, INT32_MAX));

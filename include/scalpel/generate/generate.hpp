@@ -95,6 +95,16 @@ class generator {
     return p;
   }
 
+  /// Append more prompt tokens to a prefix (multi-turn chat: the next turn extends the previous prompt).
+  template <model::hook_set Hooks>
+  void extend(prefix& p, std::span<const token_id> more, Hooks& hooks) const {
+    if (more.empty()) return;
+    const auto t0 = std::chrono::steady_clock::now();
+    m_->forward(more, p.cache, p.logits, model::logits_mode::last, hooks);
+    p.prompt.insert(p.prompt.end(), more.begin(), more.end());
+    p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+
   /// Generate from a prefilled prompt (its cache is copied; `pre` stays reusable).
   template <model::hook_set Hooks>
   generation continue_from(const prefix& pre, const generate_options& opt, Hooks& hooks,

@@ -26,12 +26,16 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "scalpel/analysis/probes.hpp"
 #include "scalpel/config.hpp"
+#include "scalpel/core/atomic_file.hpp"
+#include "scalpel/io/safetensors.hpp"
 #include "scalpel/core/error.hpp"
 #include "scalpel/model/model.hpp"
 #include "scalpel/model/random_model.hpp"
@@ -39,19 +43,11 @@
 SCALPEL_BEGIN_NAMESPACE
 namespace analysis {
 
-/// The 88 IAU constellations in alphabetical order (the demo's list).
-inline const std::vector<std::string>& demo_constellations() {
-  static const std::vector<std::string> names = {
-      "Andromeda", "Antlia", "Apus", "Aquarius", "Aquila", "Ara", "Aries", "Auriga", "Bootes", "Caelum",
-      "Camelopardalis", "Cancer", "Canes Venatici", "Canis Major", "Canis Minor", "Capricornus", "Carina",
-      "Cassiopeia", "Centaurus", "Cepheus", "Cetus", "Chamaeleon", "Circinus", "Columba", "Coma Berenices",
-      "Corona Australis", "Corona Borealis", "Corvus", "Crater", "Crux", "Cygnus", "Delphinus", "Dorado", "Draco",
-      "Equuleus", "Eridanus", "Fornax", "Gemini", "Grus", "Hercules", "Horologium", "Hydra", "Hydrus", "Indus",
-      "Lacerta", "Leo", "Leo Minor", "Lepus", "Libra", "Lupus", "Lynx", "Lyra", "Mensa", "Microscopium",
-      "Monoceros", "Musca", "Norma", "Octans", "Ophiuchus", "Orion", "Pavo", "Pegasus", "Perseus", "Phoenix",
-      "Pictor", "Pisces", "Piscis Austrinus", "Puppis", "Pyxis", "Reticulum", "Sagitta", "Sagittarius", "Scorpius",
-      "Sculptor", "Scutum", "Serpens", "Sextans", "Taurus", "Telescopium", "Triangulum", "Triangulum Australe",
-      "Tucana", "Ursa Major", "Ursa Minor", "Vela", "Virgo", "Volans", "Vulpecula"};
+/// The demo's list: the 88 IAU constellations in alphabetical order, taken from the built-in probe's gold list
+/// (so the demo's answers are scored against the same list `scalpel eval` uses).
+inline std::vector<std::string> demo_constellations() {
+  std::vector<std::string> names;
+  for (const auto& item : builtin_probes().at("iau_constellations").gold.items) names.push_back(item.name);
   return names;
 }
 
@@ -68,7 +64,7 @@ struct planted_loop_model {
   std::vector<std::string> entries;    ///< the list, in order
   std::vector<std::int32_t> entry_ids; ///< token id of each entry
   planted_loop_options options;
-  std::string prompt = "List all 88 IAU constellations, one per line.";
+  std::string prompt = builtin_probes().at("iau_constellations").wordings.front();
 };
 
 namespace detail {
@@ -83,8 +79,8 @@ inline void normalize(std::vector<float>& v) {
 /// Build the planted-loop model. Deterministic for the options.
 inline planted_loop_model build_planted_loop(const planted_loop_options& o = {}) {
   using model::layer_kind;
-  constexpr std::size_t H = 128, I = 128, V = 640, L = 4, first_entry_id = 520;
-  const auto& names = demo_constellations();
+  constexpr std::size_t H = 128, I = 128, V = 640, L = 4, first_entry_id = 540;  // after the tiny layout (< 530)
+  const auto names = demo_constellations();
   const std::size_t N = names.size();
   if (o.loop_layer < 2 || o.loop_layer >= L)
     fail(errc::invalid_argument, "planted loop: loop_layer must be 2 or 3 (the successor circuit is layer 1)");
@@ -267,6 +263,24 @@ inline planted_loop_model build_planted_loop(const planted_loop_options& o = {})
 
   planted_loop_model out{make_model(), std::move(tok), names, entry_ids, o};
   return out;
+}
+
+/// Write the demo model as a Hugging Face checkpoint (config.json, generation_config.json, model.safetensors,
+/// tokenizer.json) so that every scalpel command can load it.
+inline void save_planted_loop(const planted_loop_model& d, const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) fail(errc::io, "cannot create '" + dir + "': " + ec.message());
+  io::safetensors_write_options wo;
+  wo.metadata["scalpel.demo"] = nlohmann::json({{"seed", d.options.seed},
+                                                {"loop_layer", d.options.loop_layer},
+                                                {"loop_neuron", d.options.loop_neuron},
+                                                {"attractor", d.options.attractor}})
+                                    .dump();
+  io::write_safetensors(dir, d.model.tensors(), wo);
+  write_file_atomic(dir + "/config.json", model::config_to_hf_json(d.model.config()).dump(2) + "\n");
+  write_file_atomic(dir + "/generation_config.json", model::generation_config_json(d.model.config()).dump(2) + "\n");
+  write_file_atomic(dir + "/tokenizer.json", d.tokenizer_json.dump() + "\n");
 }
 
 }  // namespace analysis

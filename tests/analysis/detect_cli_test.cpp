@@ -12,6 +12,8 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include "../support/cli_runner.hpp"
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -20,11 +22,6 @@ struct result {
   std::string out;
   std::string err;
 };
-
-const std::string& binary() {
-  static const std::string b = std::string(SCALPEL_BINARY_DIR) + "/bin/scalpel";
-  return b;
-}
 
 fs::path temp_dir() {
   static const fs::path d = [] {
@@ -35,28 +32,12 @@ fs::path temp_dir() {
   return d;
 }
 
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (const char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
+std::string quote(const std::string& s) { return scalpel_test::shell_quote(s); }
 
-// Runs `scalpel <args>`; stdout is captured, stderr goes to a file.
+// Runs `scalpel <args>`; stdout is captured, stderr separately.
 result run(const std::string& args) {
-  REQUIRE_MESSAGE(fs::exists(binary()), "the CLI is not built: " << binary());
-  const fs::path err = temp_dir() / "stderr.txt";
-  const std::string cmd = quote(binary()) + " " + args + " 2>" + quote(err.string());
-  result r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  std::size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int raw = ::pclose(p);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  std::ifstream f(err);
-  r.err.assign(std::istreambuf_iterator<char>(f), {});
-  return r;
+  const auto r = scalpel_test::run_scalpel(args);
+  return {r.status, r.out, r.err};
 }
 
 fs::path write(const std::string& name, const std::string& content) {

@@ -12,6 +12,7 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include "../support/cli_runner.hpp"
 #include "tokenizer_test_util.hpp"
 
 namespace fs = std::filesystem;
@@ -23,18 +24,8 @@ struct run_result {
 };
 // Run the CLI with `args` (a shell-quoted string); stdout captured, stderr appended to it.
 run_result scalpel_cli(const std::string& args) {
-  const std::string bin = SCALPEL_BINARY_DIR "/bin/scalpel";
-  REQUIRE_MESSAGE(fs::exists(bin), bin << " is not built");
-  const std::string cmd = "'" + bin + "' " + args + " 2>&1";
-  run_result r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::array<char, 4096> buf{};
-  std::size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int st = ::pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
+  const auto r = scalpel_test::run_scalpel(args);
+  return {r.status, r.out + r.err};
 }
 fs::path temp_dir() {
   auto p = fs::temp_directory_path() / ("scalpel-tok-cli-" + std::to_string(::getpid()));
@@ -90,9 +81,11 @@ TEST_CASE("cli: tokenize --json follows contracts.md") {
 TEST_CASE("cli: tokenizer commands report bad input and bad usage") {
   const std::string tok = "--tokenizer '" + tok_test::gemma_tokenizer_path() + "'";
   // A GGUF carries its tokenizer: the same ids as the checkpoint's tokenizer.json.
-  auto r = scalpel_cli("tokenize --model '" SCALPEL_TEST_DATA_DIR "/golden/e2b-like/model-f32.gguf' --text 'the cat' --json");
+  auto r = scalpel_cli("tokenize --model '" SCALPEL_TEST_DATA_DIR
+                       "/golden/e2b-like/model-f32.gguf' --text 'the cat' --json");
   CHECK(r.status == 0);
-  const auto from_json = scalpel_cli("tokenize --model '" SCALPEL_TEST_DATA_DIR "/golden/e2b-like' --text 'the cat' --json");
+  const auto from_json =
+      scalpel_cli("tokenize --model '" SCALPEL_TEST_DATA_DIR "/golden/e2b-like' --text 'the cat' --json");
   CHECK(r.out == from_json.out);
   r = scalpel_cli("tokenize --model /nonexistent/model.gguf --text x");
   CHECK(r.status == 1);

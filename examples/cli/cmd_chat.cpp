@@ -17,7 +17,8 @@
 namespace scalpel_cli {
 namespace {
 
-constexpr const char* usage_head = R"(usage: scalpel chat --model PATH [--system TEXT] [--think] [--edit PLAN.json] [sampling options]
+constexpr const char* usage_head =
+    R"(usage: scalpel chat --model PATH [--system TEXT] [--think] [--edit PLAN.json] [sampling options]
 
 An interactive chat in the Gemma 4 chat format. Type a message and press Enter; the answer streams back.
 Ctrl-C stops the current answer (the session is kept); Ctrl-D or /quit ends the session.
@@ -52,11 +53,13 @@ int run(args& a) {
   const auto m = load_model_arg(a, &files);
   auto opt = generation_options_from(a, files, m.config(), 1024);
   a.finish();
-  const auto tok = scalpel::io::load_tokenizer(tok_path ? *tok_path : (files.tokenizer_path.empty() ? m.source() : files.tokenizer_path));
+  const auto tok = scalpel::io::load_tokenizer(
+      tok_path ? *tok_path : (files.tokenizer_path.empty() ? m.source() : files.tokenizer_path));
   scalpel::gen::chat_options co;
-  co.family = family_opt ? (*family_opt == "large" ? scalpel::gen::chat_family::large : scalpel::gen::chat_family::small)
-                         : scalpel::gen::family_from_variant(scalpel::model::variant_name(m.config().detect_variant()))
-                               .value_or(scalpel::gen::chat_family::small);
+  co.family = family_opt
+                  ? (*family_opt == "large" ? scalpel::gen::chat_family::large : scalpel::gen::chat_family::small)
+                  : scalpel::gen::family_from_variant(scalpel::model::variant_name(m.config().detect_variant()))
+                        .value_or(scalpel::gen::chat_family::small);
   const scalpel::gen::generator g(m, tok);
   scalpel::model::dynamic_hooks none;
   std::optional<scalpel::edit::plan_hooks> edit_hooks;
@@ -111,16 +114,19 @@ int run(args& a) {
     co.add_generation_prompt = true;
     const auto ids = tok.encode(scalpel::gen::render_chat(conv, co));
     // Reuse the cache when the new prompt extends the previous one; otherwise prefill from scratch.
-    const bool extends = pre && ids.size() >= pre->prompt.size() &&
-                         std::equal(pre->prompt.begin(), pre->prompt.end(), ids.begin());
+    const bool extends =
+        pre && ids.size() >= pre->prompt.size() && std::equal(pre->prompt.begin(), pre->prompt.end(), ids.begin());
     const std::size_t need = ids.size() + static_cast<std::size_t>(std::max<std::int64_t>(opt.stop.max_tokens, 0)) + 2;
     if (!extends || pre->cache.max_context() < need) {
-      const std::size_t ctx = std::min<std::size_t>(m.config().max_position_embeddings, std::max<std::size_t>(need, 4096));
+      const std::size_t ctx =
+          std::min<std::size_t>(m.config().max_position_embeddings, std::max<std::size_t>(need, 4096));
       pre = edit_hooks ? g.prefill(ids, ctx, *edit_hooks) : g.prefill(ids, ctx, none);
     } else {
       const std::span<const std::int32_t> more(ids.data() + pre->prompt.size(), ids.size() - pre->prompt.size());
-      if (edit_hooks) g.extend(*pre, more, *edit_hooks);
-      else g.extend(*pre, more, none);
+      if (edit_hooks)
+        g.extend(*pre, more, *edit_hooks);
+      else
+        g.extend(*pre, more, none);
     }
     interrupt::arm();
     scalpel::analysis::loop_monitor monitor{scalpel::analysis::loop_monitor_config{}};
@@ -129,7 +135,9 @@ int run(args& a) {
       std::fflush(stdout);
       return !interrupt::requested();
     };
-    const scalpel::gen::loop_check loop = [&](std::int32_t id, std::string_view piece) { return monitor.push(id, piece); };
+    const scalpel::gen::loop_check loop = [&](std::int32_t id, std::string_view piece) {
+      return monitor.push(id, piece);
+    };
     opt.sampling.seed += turn++;
     const auto r = edit_hooks ? g.continue_from(*pre, opt, *edit_hooks, stream, loop)
                               : g.continue_from(*pre, opt, none, stream, loop);
@@ -138,7 +146,8 @@ int run(args& a) {
     if (r.reason == scalpel::gen::stop_reason::cancelled) std::printf("[stopped]\n");
     if (show_loops) {
       const auto rep = monitor.finish(scalpel::analysis::parse_stop_reason(scalpel::gen::stop_reason_name(r.reason)));
-      std::printf("[loop detector: %s]\n", rep.looping ? std::string(scalpel::analysis::phenotype_name(rep.kind)).c_str() : "none");
+      std::printf("[loop detector: %s]\n",
+                  rep.looping ? std::string(scalpel::analysis::phenotype_name(rep.kind)).c_str() : "none");
     }
     std::fflush(stdout);
     history.push_back({scalpel::gen::chat_role::model, r.text});
@@ -146,7 +155,7 @@ int run(args& a) {
   return 0;
 }
 
-const registrar reg{{"chat", "interactive multi-turn chat (Ctrl-C stops an answer, /reset, /think, /system)", usage_head,
-                     &run, 31}};
+const registrar reg{
+    {"chat", "interactive multi-turn chat (Ctrl-C stops an answer, /reset, /think, /system)", usage_head, &run, 31}};
 }  // namespace
 }  // namespace scalpel_cli

@@ -90,9 +90,8 @@ int run(args& a) {
   sampled.sampling = scalpel::gen::gemma4_it_defaults();
 
   auto generate = [&](const scalpel::model::gemma4_model& m, const scalpel::gen::generate_options& o,
-                      const scalpel::edit::plan_hooks* hooks, scalpel::analysis::loop_report& rep) {
-    return generate_once(m, tok, prompt, o, hooks, rep);
-  };
+                      const scalpel::edit::plan_hooks* hooks,
+                      scalpel::analysis::loop_report& rep) { return generate_once(m, tok, prompt, o, hooks, rep); };
   auto loop_rate = [&](const scalpel::model::gemma4_model& m, const scalpel::edit::plan_hooks* hooks) {
     run_stats s;
     for (std::size_t i = 0; i < n_seeds; ++i) {
@@ -126,10 +125,11 @@ int run(args& a) {
   const auto before = generate(demo.model, greedy, nullptr, rep_before);
   show(before.text);
   const auto score_before = scalpel::analysis::score_list(before.text, probe.gold);
-  std::fprintf(say, "   Loop detector: %s (%s) from token %lld; the list found %lld of 88 constellations, %lld duplicates.\n",
-               rep_before.looping ? "LOOP" : "no loop", std::string(scalpel::analysis::phenotype_name(rep_before.kind)).c_str(),
-               static_cast<long long>(rep_before.onset_token), static_cast<long long>(score_before.gold_found),
-               static_cast<long long>(score_before.duplicates));
+  std::fprintf(
+      say, "   Loop detector: %s (%s) from token %lld; the list found %lld of 88 constellations, %lld duplicates.\n",
+      rep_before.looping ? "LOOP" : "no loop", std::string(scalpel::analysis::phenotype_name(rep_before.kind)).c_str(),
+      static_cast<long long>(rep_before.onset_token), static_cast<long long>(score_before.gold_found),
+      static_cast<long long>(score_before.duplicates));
 
   std::fprintf(say, "\n== 3. Loop rate over %zu sampled generations (T 1.0, top-k 64, top-p 0.95)\n", n_seeds);
   const auto rate_before = loop_rate(demo.model, nullptr);
@@ -137,7 +137,8 @@ int run(args& a) {
                rate_before.total, static_cast<double>(rate_before.looping) / static_cast<double>(rate_before.total),
                rate_before.coverage);
 
-  std::fprintf(say, "\n== 4. The edit: sign-invert neuron %zu of layer %zu\n", demo.options.loop_neuron, demo.options.loop_layer);
+  std::fprintf(say, "\n== 4. The edit: sign-invert neuron %zu of layer %zu\n", demo.options.loop_neuron,
+               demo.options.loop_layer);
   scalpel::edit::plan plan;
   plan.base_model = "scalpel demo (planted loop)";
   plan.add(scalpel::edit::negate{demo.options.loop_layer, {demo.options.loop_neuron}});
@@ -149,7 +150,8 @@ int run(args& a) {
   (void)scalpel::edit::apply(edited.model, plan);
   scalpel::analysis::loop_report rep_after;
   const auto after = generate(edited.model, greedy, nullptr, rep_after);
-  std::fprintf(say, "   Static edit (weights: down_proj column ×−1) and run-time hook (activation ×−1) give %s output.\n",
+  std::fprintf(say,
+               "   Static edit (weights: down_proj column ×−1) and run-time hook (activation ×−1) give %s output.\n",
                after.ids == at_runtime.ids ? "the same" : "DIFFERENT");
 
   std::fprintf(say, "\n== 5. After the edit\n");
@@ -160,8 +162,9 @@ int run(args& a) {
                static_cast<long long>(score_after.duplicates),
                std::string(scalpel::gen::stop_reason_name(after.reason)).c_str());
   const auto rate_after = loop_rate(edited.model, nullptr);
-  std::fprintf(say, "   Loop rate: %zu of %zu (rate %.2f); mean list coverage %.2f\n", rate_after.looping, rate_after.total,
-               static_cast<double>(rate_after.looping) / static_cast<double>(rate_after.total), rate_after.coverage);
+  std::fprintf(say, "   Loop rate: %zu of %zu (rate %.2f); mean list coverage %.2f\n", rate_after.looping,
+               rate_after.total, static_cast<double>(rate_after.looping) / static_cast<double>(rate_after.total),
+               rate_after.coverage);
 
   std::fprintf(say, "\n== 6. Saving to %s/\n", out.c_str());
   namespace fs = std::filesystem;
@@ -176,22 +179,26 @@ int run(args& a) {
   so.overwrite = true;
   const auto manifest = scalpel::edit::save_edited(base, files, plan, edited_dir, so);
   scalpel::write_file_atomic(out + "/plan.json", plan.to_json().dump(2) + "\n");
-  std::fprintf(say,
-               "   %s  the demo model (HF checkpoint)\n   %s  the edited model, plan embedded\n   %s/plan.json  the plan\n"
-               "   Try: scalpel generate --model %s --prompt \"%s\" --chat --temperature 0 --max-tokens 40\n"
-               "        scalpel diff --base %s --edited %s\n",
-               base_dir.c_str(), edited_dir.c_str(), out.c_str(), base_dir.c_str(), demo.prompt.c_str(), base_dir.c_str(),
-               edited_dir.c_str());
+  std::fprintf(
+      say,
+      "   %s  the demo model (HF checkpoint)\n   %s  the edited model, plan embedded\n   %s/plan.json  the plan\n"
+      "   Try: scalpel generate --model %s --prompt \"%s\" --chat --temperature 0 --max-tokens 40\n"
+      "        scalpel diff --base %s --edited %s\n",
+      base_dir.c_str(), edited_dir.c_str(), out.c_str(), base_dir.c_str(), demo.prompt.c_str(), base_dir.c_str(),
+      edited_dir.c_str());
   if (json) {
-    print_json({{"loop_rate_before", static_cast<double>(rate_before.looping) / static_cast<double>(rate_before.total)},
-                {"loop_rate_after", static_cast<double>(rate_after.looping) / static_cast<double>(rate_after.total)},
-                {"coverage_before", rate_before.coverage},
-                {"coverage_after", rate_after.coverage},
-                {"greedy_before", {{"loop", scalpel::analysis::to_json(rep_before)}, {"list", scalpel::analysis::to_json(score_before)}}},
-                {"greedy_after", {{"loop", scalpel::analysis::to_json(rep_after)}, {"list", scalpel::analysis::to_json(score_after)}}},
-                {"static_equals_runtime", after.ids == at_runtime.ids},
-                {"plan", plan.to_json()},
-                {"out", out}});
+    print_json(
+        {{"loop_rate_before", static_cast<double>(rate_before.looping) / static_cast<double>(rate_before.total)},
+         {"loop_rate_after", static_cast<double>(rate_after.looping) / static_cast<double>(rate_after.total)},
+         {"coverage_before", rate_before.coverage},
+         {"coverage_after", rate_after.coverage},
+         {"greedy_before",
+          {{"loop", scalpel::analysis::to_json(rep_before)}, {"list", scalpel::analysis::to_json(score_before)}}},
+         {"greedy_after",
+          {{"loop", scalpel::analysis::to_json(rep_after)}, {"list", scalpel::analysis::to_json(score_after)}}},
+         {"static_equals_runtime", after.ids == at_runtime.ids},
+         {"plan", plan.to_json()},
+         {"out", out}});
   }
   return 0;
 }

@@ -7,7 +7,8 @@
 namespace scalpel_cli {
 namespace {
 
-constexpr const char* usage = R"(usage: scalpel edit --model PATH --plan PLAN.json --out OUT [--force] [--no-verify] [--no-hash]
+constexpr const char* usage =
+    R"(usage: scalpel edit --model PATH --plan PLAN.json --out OUT [--force] [--no-verify] [--no-hash]
 
 Apply an edit plan (scalpel.edit-plan/1) to the weights and write the edited checkpoint in the input's format,
 tensor names, dtypes and sharding. bf16/f16 weights are edited in f32 and rounded to nearest even; on Q8_0

@@ -12,7 +12,8 @@
 namespace scalpel_cli {
 namespace {
 
-constexpr const char* usage_head = R"(usage: scalpel generate --model PATH (--prompt TEXT [--chat] [--system TEXT] [--think] | --ids LIST)
+constexpr const char* usage_head =
+    R"(usage: scalpel generate --model PATH (--prompt TEXT [--chat] [--system TEXT] [--think] | --ids LIST)
                         [sampling and stopping options] [--edit PLAN.json] [--json]
 
 Generate a continuation. Text streams to stdout as it is produced (Ctrl-C stops); prefill and decode speeds go to
@@ -39,7 +40,6 @@ output:
   --top-logprobs N       with --json: per-token log-probabilities and N alternatives
 )";
 
-
 int run(args& a) {
   apply_threads(a);
   const bool json = a.flag("json");
@@ -62,7 +62,8 @@ int run(args& a) {
   }
   a.finish();
 
-  const auto tok = scalpel::io::load_tokenizer(tok_path ? *tok_path : (files.tokenizer_path.empty() ? m.source() : files.tokenizer_path));
+  const auto tok = scalpel::io::load_tokenizer(
+      tok_path ? *tok_path : (files.tokenizer_path.empty() ? m.source() : files.tokenizer_path));
   std::vector<std::int32_t> prompt;
   if (ids_opt) {
     for (auto v : parse_int_list(*ids_opt, "--ids")) prompt.push_back(static_cast<std::int32_t>(v));
@@ -73,8 +74,9 @@ int run(args& a) {
     scalpel::gen::chat_options co;
     co.thinking = think;
     const auto variant = scalpel::model::variant_name(m.config().detect_variant());
-    co.family = family_opt ? (*family_opt == "large" ? scalpel::gen::chat_family::large : scalpel::gen::chat_family::small)
-                           : scalpel::gen::family_from_variant(variant).value_or(scalpel::gen::chat_family::small);
+    co.family = family_opt
+                    ? (*family_opt == "large" ? scalpel::gen::chat_family::large : scalpel::gen::chat_family::small)
+                    : scalpel::gen::family_from_variant(variant).value_or(scalpel::gen::chat_family::small);
     prompt = tok.encode(scalpel::gen::render_chat(conv, co));
   } else {
     prompt = tok.encode(*prompt_text, {.add_bos = true});
@@ -95,7 +97,9 @@ int run(args& a) {
     return !interrupt::requested();
   };
   scalpel::analysis::loop_monitor monitor{scalpel::analysis::loop_monitor_config{}};
-  const scalpel::gen::loop_check loop = [&](std::int32_t id, std::string_view piece) { return monitor.push(id, piece); };
+  const scalpel::gen::loop_check loop = [&](std::int32_t id, std::string_view piece) {
+    return monitor.push(id, piece);
+  };
   scalpel::gen::generation r;
   if (plan_path) {
     scalpel::edit::plan_hooks hooks(scalpel::edit::plan::read(*plan_path), m.config());
@@ -106,7 +110,8 @@ int run(args& a) {
   }
   const auto report = monitor.finish(scalpel::analysis::parse_stop_reason(scalpel::gen::stop_reason_name(r.reason)));
   interrupt::disarm();
-  std::fprintf(stderr, "\n[%zu prompt tokens, %.1f tok/s prefill; %zu generated, %.1f tok/s decode; stop: %s; loop: %s]\n",
+  std::fprintf(stderr,
+               "\n[%zu prompt tokens, %.1f tok/s prefill; %zu generated, %.1f tok/s decode; stop: %s; loop: %s]\n",
                r.prompt_tokens, r.prefill_tok_s(), r.ids.size(), r.decode_tok_s(),
                std::string(scalpel::gen::stop_reason_name(r.reason)).c_str(),
                report.looping ? std::string(scalpel::analysis::phenotype_name(report.kind)).c_str() : "none");

@@ -74,7 +74,9 @@ int run(args& a) {
       {"weights_bytes", bytes},
       {"bytes_by_dtype", dtype_bytes},
       {"kv_cache_bytes_per_token_f32", kv_bytes_per_token},
-      {"tokenizer", files.tokenizer_path.empty() ? (m.format() == scalpel::model::checkpoint_format::gguf ? "embedded" : "") : files.tokenizer_path},
+      {"tokenizer", files.tokenizer_path.empty()
+                        ? (m.format() == scalpel::model::checkpoint_format::gguf ? "embedded" : "")
+                        : files.tokenizer_path},
   };
   if (json) {
     print_json(out);
@@ -85,10 +87,11 @@ int run(args& a) {
   std::printf("  layers %zu, hidden %zu, vocab %zu, heads %zu, head dims %zu/%zu, window %zu\n", c.num_layers,
               c.hidden_size, c.vocab_size, c.num_attention_heads, c.head_dim, c.global_head_dim, c.sliding_window);
   std::printf("  MLP %zu%s%s\n", c.intermediate_size, c.use_double_wide_mlp ? " (doubled on KV-shared layers)" : "",
-              c.enable_moe_block ? (" + " + std::to_string(c.num_experts) + " experts (top-" +
-                                    std::to_string(c.top_k_experts) + ", width " + std::to_string(c.moe_intermediate_size) + ")")
-                                       .c_str()
-                                 : "");
+              c.enable_moe_block
+                  ? (" + " + std::to_string(c.num_experts) + " experts (top-" + std::to_string(c.top_k_experts) +
+                     ", width " + std::to_string(c.moe_intermediate_size) + ")")
+                        .c_str()
+                  : "");
   if (c.ple_dim) std::printf("  per-layer embeddings: %zu per layer\n", c.ple_dim);
   if (c.num_kv_shared_layers) {
     std::size_t donor_s = 0, donor_f = 0;

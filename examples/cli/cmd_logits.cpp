@@ -9,7 +9,8 @@
 namespace scalpel_cli {
 namespace {
 
-constexpr const char* usage = R"(usage: scalpel logits --model PATH --ids 2,17,... [--positions last|all] [--edit PLAN.json] [--json]
+constexpr const char* usage =
+    R"(usage: scalpel logits --model PATH --ids 2,17,... [--positions last|all] [--edit PLAN.json] [--json]
 
 Run the ids through the model (fed verbatim: no <bos> is added) and print the final soft-capped logits.
 

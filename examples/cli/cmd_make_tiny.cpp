@@ -10,7 +10,8 @@
 namespace scalpel_cli {
 namespace {
 
-constexpr const char* usage = R"(usage: scalpel make-tiny --variant e2b|e4b|26b-a4b|31b --out DIR [--seed S] [--real-dims] [--vocab N] [--layers N]
+constexpr const char* usage =
+    R"(usage: scalpel make-tiny --variant e2b|e4b|26b-a4b|31b --out DIR [--seed S] [--real-dims] [--vocab N] [--layers N]
 
 Write a random-weight Hugging Face checkpoint (config.json, generation_config.json, model.safetensors in bf16,
 tokenizer.json) with the architecture features of a released Gemma 4 variant: per-layer embeddings, KV
@@ -42,22 +43,30 @@ int run(args& a) {
   std::filesystem::create_directories(out, ec);
   if (ec) scalpel::fail(scalpel::errc::io, "cannot create '" + out + "': " + ec.message());
   std::fprintf(stderr, "make-tiny: %s%s, %zu layers, hidden %zu, vocab %zu: %.3f GB of bf16 weights\n",
-               std::string(scalpel::model::variant_name(cfg.detect_variant())).c_str(), o.real_dims ? " (real dims)" : "",
-               cfg.num_layers, cfg.hidden_size, cfg.vocab_size, gb);
+               std::string(scalpel::model::variant_name(cfg.detect_variant())).c_str(),
+               o.real_dims ? " (real dims)" : "", cfg.num_layers, cfg.hidden_size, cfg.vocab_size, gb);
   const bool show = gb > 0.05;
-  auto tensors = scalpel::model::random_weights(cfg, seed, "model.language_model.", [&](std::size_t done, std::size_t total) {
-    if (show) std::fprintf(stderr, "\r  generating %zu/%zu tensors", done, total);
-  });
+  auto tensors =
+      scalpel::model::random_weights(cfg, seed, "model.language_model.", [&](std::size_t done, std::size_t total) {
+        if (show) std::fprintf(stderr, "\r  generating %zu/%zu tensors", done, total);
+      });
   if (show) std::fprintf(stderr, "\n");
   scalpel::io::safetensors_write_options wo;
   wo.metadata = {{"format", "pt"}, {"scalpel.make_tiny", nlohmann::json({{"seed", seed}}).dump()}};
   scalpel::io::write_safetensors(out, tensors, wo);
   scalpel::write_file_atomic(out + "/config.json", scalpel::model::config_to_hf_json(cfg).dump(2) + "\n");
-  scalpel::write_file_atomic(out + "/generation_config.json", scalpel::model::generation_config_json(cfg).dump(2) + "\n");
-  scalpel::write_file_atomic(out + "/tokenizer.json", scalpel::model::tiny_tokenizer_json(cfg.vocab_size).dump() + "\n");
-  const nlohmann::json tok_cfg = {{"add_bos_token", true},     {"add_eos_token", false}, {"bos_token", "<bos>"},
-                                  {"eos_token", "<eos>"},      {"unk_token", "<unk>"},   {"pad_token", "<pad>"},
-                                  {"tokenizer_class", "GemmaTokenizer"}, {"padding_side", "left"}};
+  scalpel::write_file_atomic(out + "/generation_config.json",
+                             scalpel::model::generation_config_json(cfg).dump(2) + "\n");
+  scalpel::write_file_atomic(out + "/tokenizer.json",
+                             scalpel::model::tiny_tokenizer_json(cfg.vocab_size).dump() + "\n");
+  const nlohmann::json tok_cfg = {{"add_bos_token", true},
+                                  {"add_eos_token", false},
+                                  {"bos_token", "<bos>"},
+                                  {"eos_token", "<eos>"},
+                                  {"unk_token", "<unk>"},
+                                  {"pad_token", "<pad>"},
+                                  {"tokenizer_class", "GemmaTokenizer"},
+                                  {"padding_side", "left"}};
   scalpel::write_file_atomic(out + "/tokenizer_config.json", tok_cfg.dump(2) + "\n");
   std::printf("%s\n", out.c_str());
   return 0;

@@ -23,7 +23,8 @@ std::vector<std::int32_t> ids_arg(args& a, const char* name) {
   const std::string s = a.require(name);
   std::vector<std::int32_t> out;
   for (auto v : parse_int_list(s, std::string("--") + name)) {
-    if (v < INT32_MIN || v > INT32_MAX) throw usage_error(std::string("--") + name + ": id " + std::to_string(v) + " is out of range");
+    if (v < INT32_MIN || v > INT32_MAX)
+      throw usage_error(std::string("--") + name + ": id " + std::to_string(v) + " is out of range");
     out.push_back(static_cast<std::int32_t>(v));
   }
   if (out.empty()) throw usage_error(std::string("--") + name + ": no ids given");

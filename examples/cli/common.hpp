@@ -21,9 +21,9 @@ std::vector<std::int32_t> ids_arg(args& a, const char* name = "ids");
 void print_json(const nlohmann::json& j);
 /// Ctrl-C handling for long work: while armed, SIGINT only sets a flag that the work polls.
 namespace interrupt {
-void arm();       ///< clear the flag and catch SIGINT
-void disarm();    ///< restore the default SIGINT behaviour
-bool requested(); ///< SIGINT arrived since arm()
+void arm();        ///< clear the flag and catch SIGINT
+void disarm();     ///< restore the default SIGINT behaviour
+bool requested();  ///< SIGINT arrived since arm()
 }  // namespace interrupt
 
 /// Read a whole file (scalpel::error errc::io naming it on failure).

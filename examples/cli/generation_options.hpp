@@ -8,7 +8,8 @@
 
 namespace scalpel_cli {
 
-inline constexpr const char* sampling_help = R"(sampling (defaults: the model's generation_config.json, else Gemma 4 -it: T 1.0, top-k 64, top-p 0.95):
+inline constexpr const char* sampling_help =
+    R"(sampling (defaults: the model's generation_config.json, else Gemma 4 -it: T 1.0, top-k 64, top-p 0.95):
   --temperature T        0 = greedy
   --top-k K              0 = off
   --top-p P              1 = off
@@ -31,8 +32,8 @@ stopping:
 
 /// Read sampler and stop options, starting from the model's generation defaults.
 inline scalpel::gen::generate_options generation_options_from(args& a, const scalpel::model::model_files& files,
-                                                             const scalpel::model::gemma4_config& cfg,
-                                                             std::int64_t default_max_tokens = 256) {
+                                                              const scalpel::model::gemma4_config& cfg,
+                                                              std::int64_t default_max_tokens = 256) {
   scalpel::gen::generate_options o;
   auto& s = o.sampling;
   if (files.generation) {
@@ -55,7 +56,8 @@ inline scalpel::gen::generate_options generation_options_from(args& a, const sca
   if (auto v = a.get_double_opt("dry-multiplier")) s.dry_multiplier = static_cast<float>(*v);
   if (auto v = a.get_double_opt("dry-base")) s.dry_base = static_cast<float>(*v);
   s.dry_allowed_length = static_cast<std::int32_t>(a.get_int("dry-allowed-length", s.dry_allowed_length, 0, INT32_MAX));
-  s.dry_penalty_last_n = static_cast<std::int32_t>(a.get_int("dry-penalty-last-n", s.dry_penalty_last_n, -1, INT32_MAX));
+  s.dry_penalty_last_n =
+      static_cast<std::int32_t>(a.get_int("dry-penalty-last-n", s.dry_penalty_last_n, -1, INT32_MAX));
   if (auto v = a.get("samplers")) s.order = scalpel::gen::parse_stage_order(*v);
   for (const auto& lb : a.get_all("logit-bias")) {
     const auto colon = lb.find(':');
@@ -74,9 +76,12 @@ inline scalpel::gen::generate_options generation_options_from(args& a, const sca
   st.stop_strings = a.get_all("stop");
   st.thinking_budget = static_cast<std::int32_t>(a.get_int("thinking-budget", -1, -1, INT32_MAX));
   const std::string otb = a.get_or("on-thinking-budget", "close");
-  if (otb == "close") st.on_thinking_budget = scalpel::gen::thinking_overflow::close_channel;
-  else if (otb == "stop") st.on_thinking_budget = scalpel::gen::thinking_overflow::stop;
-  else throw usage_error("--on-thinking-budget must be 'close' or 'stop'");
+  if (otb == "close")
+    st.on_thinking_budget = scalpel::gen::thinking_overflow::close_channel;
+  else if (otb == "stop")
+    st.on_thinking_budget = scalpel::gen::thinking_overflow::stop;
+  else
+    throw usage_error("--on-thinking-budget must be 'close' or 'stop'");
   st.stop_on_loop = a.flag("stop-on-loop");
   if (auto v = a.get_int_opt("ctx", 1, INT64_MAX)) o.max_context = static_cast<std::size_t>(*v);
   scalpel::gen::validate(s);

@@ -1,9 +1,10 @@
 // The demo model's planted circuit: the list collapses onto the attractor; editing the loop neuron repairs it.
-#include <doctest/doctest.h>
+#include "scalpel/analysis/planted_loop.hpp"
 
 #include <algorithm>
 
-#include "scalpel/analysis/planted_loop.hpp"
+#include <doctest/doctest.h>
+
 #include "scalpel/edit.hpp"
 
 using namespace scalpel;
@@ -47,8 +48,16 @@ TEST_CASE("planted loop: the list collapses onto the attractor, and a neuron edi
     for (std::size_t k = 0; k < attractor; ++k) CHECK(looping[k] == demo.entry_ids[k]);
     for (std::size_t k = attractor; k < 140; ++k) CHECK(looping[k] == demo.entry_ids[attractor - 1]);
 
-    for (const ed::plan& fix : {[&] { ed::plan p; p.add(ed::negate{layer, {neuron}}); return p; }(),
-                                [&] { ed::plan p; p.add(ed::strip{layer, {neuron}}); return p; }()}) {
+    for (const ed::plan& fix : {[&] {
+                                  ed::plan p;
+                                  p.add(ed::negate{layer, {neuron}});
+                                  return p;
+                                }(),
+                                [&] {
+                                  ed::plan p;
+                                  p.add(ed::strip{layer, {neuron}});
+                                  return p;
+                                }()}) {
       ed::plan_hooks h(fix, demo.model.config());
       const auto repaired = greedy(demo.model, prompt, 140, h);
       REQUIRE(repaired.size() == demo.entries.size() + 1);

@@ -1,8 +1,8 @@
-#include <doctest/doctest.h>
+#include "scalpel/core/sha256.hpp"
 
 #include <string>
 
-#include "scalpel/core/sha256.hpp"
+#include <doctest/doctest.h>
 
 using namespace scalpel;
 

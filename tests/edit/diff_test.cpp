@@ -1,7 +1,7 @@
 // diff recovers the plan: random plan -> edit -> diff -> the same (coalesced) plan.
-#include <doctest/doctest.h>
-
 #include <random>
+
+#include <doctest/doctest.h>
 
 #include "scalpel/edit.hpp"
 #include "scalpel/model/random_model.hpp"
@@ -25,9 +25,12 @@ ed::plan random_plan(const gemma4_config& c, std::uint32_t seed) {
       if (std::find(neurons.begin(), neurons.end(), j) == neurons.end()) neurons.push_back(j);
     }
     const float f = factors[rng() % 8];
-    if (f == 0.0f) p.add(ed::strip{layer, neurons});
-    else if (f == -1.0f) p.add(ed::negate{layer, neurons});
-    else p.add(ed::scale{layer, neurons, f});
+    if (f == 0.0f)
+      p.add(ed::strip{layer, neurons});
+    else if (f == -1.0f)
+      p.add(ed::negate{layer, neurons});
+    else
+      p.add(ed::scale{layer, neurons, f});
   }
   if (c.enable_moe_block) p.add(ed::expert_silence{rng() % c.num_layers, {rng() % c.num_experts}});
   return p;

@@ -1,12 +1,13 @@
 // Edit policies: plan parsing and validation, static vs run-time equivalence, journals, coalescing.
-#include <doctest/doctest.h>
+#include "scalpel/edit.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
 
-#include "scalpel/edit.hpp"
+#include <doctest/doctest.h>
+
 #include "scalpel/model/random_model.hpp"
 
 using namespace scalpel;
@@ -14,8 +15,8 @@ using namespace scalpel::model;
 namespace ed = scalpel::edit;
 
 namespace {
-const std::vector<std::int32_t> ids = {2, 400, 17, 401, 402, 88, 403, 404, 405, 9, 406, 407, 408, 409, 410, 411,
-                                       412, 413, 414, 415, 416, 417, 418};
+const std::vector<std::int32_t> ids = {2,   400, 17,  401, 402, 88,  403, 404, 405, 9,   406, 407,
+                                       408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 418};
 
 float max_diff(const std::vector<float>& a, const std::vector<float>& b) {
   REQUIRE(a.size() == b.size());
@@ -103,8 +104,10 @@ TEST_CASE("edit: journals restore bit-identical weights — untouched tensors ar
   CHECK(!same_bytes(m, ref));
   CHECK(m.find("layers.3.mlp.gate_proj.weight")->data() == before);  // copy-on-write only for touched tensors
   const auto touched = j.touched();
-  CHECK(std::find(touched.begin(), touched.end(), "model.language_model.layers.1.mlp.down_proj.weight") != touched.end());
-  CHECK(std::find(touched.begin(), touched.end(), "model.language_model.layers.1.router.per_expert_scale") != touched.end());
+  CHECK(std::find(touched.begin(), touched.end(), "model.language_model.layers.1.mlp.down_proj.weight") !=
+        touched.end());
+  CHECK(std::find(touched.begin(), touched.end(), "model.language_model.layers.1.router.per_expert_scale") !=
+        touched.end());
   j.revert(m);
   CHECK(same_bytes(m, ref));
 }
@@ -211,7 +214,8 @@ TEST_CASE("edit: plan validation names the bound") {
   CHECK(err(p).find("layer 40 is out of range (the model has 35 layers: 0..34)") != std::string::npos);
   p = {};
   p.add(ed::negate{3, {256}});
-  CHECK(err(p).find("neuron 256 of layer 3 is out of range (layer 3 has 256 MLP neurons: 0..255)") != std::string::npos);
+  CHECK(err(p).find("neuron 256 of layer 3 is out of range (layer 3 has 256 MLP neurons: 0..255)") !=
+        std::string::npos);
   p = {};
   p.add(ed::negate{20, {300}});  // double-wide layer: 512 neurons
   CHECK(err(p).empty());
@@ -254,14 +258,22 @@ TEST_CASE("edit: plan JSON errors name the field") {
     }
     return std::string();
   };
-  CHECK(err(R"({"format":"scalpel.edit-plan/1","edits":[{"op":"scale","layer":1,"neurons":[2],"factor":0.5}]})").empty());
+  CHECK(
+      err(R"({"format":"scalpel.edit-plan/1","edits":[{"op":"scale","layer":1,"neurons":[2],"factor":0.5}]})").empty());
   CHECK(err(R"({"format":"x","edits":[]})").find("p.json: format") != std::string::npos);
-  CHECK(err(R"({"format":"scalpel.edit-plan/1","edits":[{"op":"scale","layer":1,"neurons":[2]}]})").find("edits[0].factor") != std::string::npos);
-  CHECK(err(R"({"format":"scalpel.edit-plan/1","edits":[{"op":"negate","layer":1,"neurons":[2],"factor":2}]})").find("edits[0].factor: unknown field") != std::string::npos);
-  CHECK(err(R"({"format":"scalpel.edit-plan/1","edits":[{"op":"negate","layer":-1,"neurons":[2]}]})").find("edits[0].layer") != std::string::npos);
-  CHECK(err(R"({"format":"scalpel.edit-plan/1","edits":[{"op":"strip","layer":1,"neurons":["a"]}]})").find("edits[0].neurons[0]") != std::string::npos);
-  CHECK(err(R"({"format":"scalpel.edit-plan/1","edits":[{"op":"expert_mask","layer":1,"experts":[2],"mode":"off"}]})").find("edits[0].mode") != std::string::npos);
-  CHECK(err(R"({"format":"scalpel.edit-plan/1","edits":[{"op":"prune","layer":1}]})").find("unknown op 'prune'") != std::string::npos);
-  CHECK(err(R"({"format":"scalpel.edit-plan/1","edits":[],"extra":1})").find("extra: unknown field") != std::string::npos);
+  CHECK(err(R"({"format":"scalpel.edit-plan/1","edits":[{"op":"scale","layer":1,"neurons":[2]}]})")
+            .find("edits[0].factor") != std::string::npos);
+  CHECK(err(R"({"format":"scalpel.edit-plan/1","edits":[{"op":"negate","layer":1,"neurons":[2],"factor":2}]})")
+            .find("edits[0].factor: unknown field") != std::string::npos);
+  CHECK(err(R"({"format":"scalpel.edit-plan/1","edits":[{"op":"negate","layer":-1,"neurons":[2]}]})")
+            .find("edits[0].layer") != std::string::npos);
+  CHECK(err(R"({"format":"scalpel.edit-plan/1","edits":[{"op":"strip","layer":1,"neurons":["a"]}]})")
+            .find("edits[0].neurons[0]") != std::string::npos);
+  CHECK(err(R"({"format":"scalpel.edit-plan/1","edits":[{"op":"expert_mask","layer":1,"experts":[2],"mode":"off"}]})")
+            .find("edits[0].mode") != std::string::npos);
+  CHECK(err(R"({"format":"scalpel.edit-plan/1","edits":[{"op":"prune","layer":1}]})").find("unknown op 'prune'") !=
+        std::string::npos);
+  CHECK(err(R"({"format":"scalpel.edit-plan/1","edits":[],"extra":1})").find("extra: unknown field") !=
+        std::string::npos);
   CHECK(err(R"([1,2])").find("expected a JSON object") != std::string::npos);
 }

@@ -1,11 +1,11 @@
 // Forward-pass properties on the golden models: prefill vs decode, chunking, cache forks, hooks, errors.
-#include <doctest/doctest.h>
-
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <string>
 #include <vector>
+
+#include <doctest/doctest.h>
 
 #include "scalpel/model/loader.hpp"
 #include "scalpel/simd/threads.hpp"

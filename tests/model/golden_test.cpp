@@ -1,14 +1,13 @@
 // The forward pass against the golden references (two independent implementations on the same weights):
 // every position vs the float64 numpy reference (transformers semantics), the last position vs llama.cpp,
 // greedy continuations through the KV-cache decode path, from the HF checkpoint and from the GGUF files.
-#include <doctest/doctest.h>
-
 #include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <string>
 #include <vector>
 
+#include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
 #include "scalpel/model/loader.hpp"
@@ -48,9 +47,7 @@ double max_abs_diff(const float* a, const std::vector<double>& b) {
   return m;
 }
 
-std::int32_t argmax(const float* x, std::size_t n) {
-  return static_cast<std::int32_t>(std::max_element(x, x + n) - x);
-}
+std::int32_t argmax(const float* x, std::size_t n) { return static_cast<std::int32_t>(std::max_element(x, x + n) - x); }
 
 // Greedy continuation through the decode path: prefill the prompt, then one token at a time.
 std::vector<std::int32_t> greedy(const gemma4_model& m, const std::vector<std::int32_t>& prompt, std::size_t n) {
@@ -74,7 +71,8 @@ void check_against_references(const gemma4_model& m, const std::vector<golden_ca
     const auto all = m.logits(gc.ids, logits_mode::all);
     REQUIRE(all.size() == gc.ids.size() * V);
     double worst = 0.0;
-    for (std::size_t t = 0; t < gc.ids.size(); ++t) worst = std::max(worst, max_abs_diff(all.data() + t * V, gc.numpy_ref[t]));
+    for (std::size_t t = 0; t < gc.ids.size(); ++t)
+      worst = std::max(worst, max_abs_diff(all.data() + t * V, gc.numpy_ref[t]));
     MESSAGE("max |Δlogit| vs numpy over all ", gc.ids.size(), " positions: ", worst);
     CHECK(worst <= tol_numpy);
     const double last = max_abs_diff(all.data() + (gc.ids.size() - 1) * V, gc.llama_last);
@@ -125,7 +123,8 @@ TEST_CASE("golden: the Q8_0 GGUF stays close to the references") {
     for (const auto& gc : cases) {
       const auto all = q.logits(gc.ids, logits_mode::all);
       double worst = 0.0;
-      for (std::size_t t = 0; t < gc.ids.size(); ++t) worst = std::max(worst, max_abs_diff(all.data() + t * V, gc.numpy_ref[t]));
+      for (std::size_t t = 0; t < gc.ids.size(); ++t)
+        worst = std::max(worst, max_abs_diff(all.data() + t * V, gc.numpy_ref[t]));
       MESSAGE("Q8_0 max |Δlogit| vs numpy: ", worst);
       CHECK(worst < 1.5);  // quantisation error (llama.cpp's own q8_0 file differs from f32 by up to ~0.9)
     }

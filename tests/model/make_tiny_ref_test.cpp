@@ -1,10 +1,9 @@
 // make-tiny models with the real E2B / E4B / 26B-A4B / 31B layer patterns (at tiny width) against the
 // independent numpy reference (tests/data/make_tiny_ref/make_refs.py documents how the file was produced).
-#include <doctest/doctest.h>
-
 #include <cmath>
 #include <fstream>
 
+#include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
 #include "scalpel/model/random_model.hpp"

@@ -1,12 +1,13 @@
-#include <doctest/doctest.h>
+#include "scalpel/model/random_model.hpp"
 
 #include <cmath>
 #include <cstring>
 #include <string>
 
+#include <doctest/doctest.h>
+
 #include "scalpel/model/hf_config.hpp"
 #include "scalpel/model/model.hpp"
-#include "scalpel/model/random_model.hpp"
 #include "scalpel/simd/threads.hpp"
 
 using namespace scalpel;
@@ -18,9 +19,9 @@ gemma4_model build(tiny_variant v, std::uint64_t seed) {
   o.variant = v;
   auto cfg = make_tiny_config(o);
   auto tensors = random_weights(cfg, seed, "model.language_model.");
-  return gemma4_model(std::move(cfg), std::move(tensors),
-                      [](std::string_view c) { return "model.language_model." + std::string(c); },
-                      checkpoint_format::memory, "random");
+  return gemma4_model(
+      std::move(cfg), std::move(tensors), [](std::string_view c) { return "model.language_model." + std::string(c); },
+      checkpoint_format::memory, "random");
 }
 }  // namespace
 

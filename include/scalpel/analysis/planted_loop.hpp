@@ -22,11 +22,11 @@
 
 #include <algorithm>
 #include <array>
-#include <map>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -35,8 +35,8 @@
 #include "scalpel/analysis/probes.hpp"
 #include "scalpel/config.hpp"
 #include "scalpel/core/atomic_file.hpp"
-#include "scalpel/io/safetensors.hpp"
 #include "scalpel/core/error.hpp"
+#include "scalpel/io/safetensors.hpp"
 #include "scalpel/model/model.hpp"
 #include "scalpel/model/random_model.hpp"
 
@@ -52,17 +52,17 @@ inline std::vector<std::string> demo_constellations() {
 }
 
 struct planted_loop_options {
-  std::uint64_t seed = 1;         ///< seeds the random parts (codes, other weights)
-  std::size_t loop_layer = 2;     ///< layer of the loop neuron (2 or 3; the successor circuit is in layer 1)
-  std::size_t loop_neuron = 37;   ///< index of the loop neuron in that layer's MLP (< 128)
-  std::size_t attractor = 14;     ///< 1-based entry the list collapses onto (14 = "Canis Major")
+  std::uint64_t seed = 1;        ///< seeds the random parts (codes, other weights)
+  std::size_t loop_layer = 2;    ///< layer of the loop neuron (2 or 3; the successor circuit is in layer 1)
+  std::size_t loop_neuron = 37;  ///< index of the loop neuron in that layer's MLP (< 128)
+  std::size_t attractor = 14;    ///< 1-based entry the list collapses onto (14 = "Canis Major")
 };
 
 struct planted_loop_model {
   model::gemma4_model model;
-  nlohmann::json tokenizer_json;       ///< a tokenizer.json for the model (Gemma 4 special ids, list entries as tokens)
-  std::vector<std::string> entries;    ///< the list, in order
-  std::vector<std::int32_t> entry_ids; ///< token id of each entry
+  nlohmann::json tokenizer_json;     ///< a tokenizer.json for the model (Gemma 4 special ids, list entries as tokens)
+  std::vector<std::string> entries;  ///< the list, in order
+  std::vector<std::int32_t> entry_ids;  ///< token id of each entry
   planted_loop_options options;
   std::string prompt = builtin_probes().at("iau_constellations").wordings.front();
 };
@@ -122,8 +122,13 @@ inline planted_loop_model build_planted_loop(const planted_loop_options& o = {})
       }
     }
     tok["model"]["vocab"][text] = id;
-    tok["added_tokens"].push_back({{"id", id}, {"content", text}, {"single_word", false}, {"lstrip", false},
-                                   {"rstrip", false}, {"normalized", false}, {"special", false}});
+    tok["added_tokens"].push_back({{"id", id},
+                                   {"content", text},
+                                   {"single_word", false},
+                                   {"lstrip", false},
+                                   {"rstrip", false},
+                                   {"normalized", false},
+                                   {"special", false}});
     entry_ids[k] = id;
   }
 
@@ -154,8 +159,10 @@ inline planted_loop_model build_planted_loop(const planted_loop_options& o = {})
     // Small random defaults: linear N(0, (0.3/sqrt(fan_in))^2), norms ~1.
     std::vector<float> v;
     const bool is_norm = tp.shape.rank == 1;
-    if (is_norm) v = rnd(tp.name, n, tp.init.base, 0.0);  // norms exactly at their base
-    else v = rnd(tp.name, n, 0.0, tp.init.scale * 0.3);
+    if (is_norm)
+      v = rnd(tp.name, n, tp.init.base, 0.0);  // norms exactly at their base
+    else
+      v = rnd(tp.name, n, 0.0, tp.init.scale * 0.3);
     values[tp.name] = std::move(v);
   }
   auto& E = values["embed_tokens.weight"];  // [V, H]
@@ -226,8 +233,9 @@ inline planted_loop_model build_planted_loop(const planted_loop_options& o = {})
       for (std::size_t k = 0; k < v.size(); ++k) t.data()[k] = to_bf16(v[k]);
       ts.add(any_tensor::from(prefix + tp.name, std::move(t)).reshaped(tp.shape));
     }
-    return model::gemma4_model(c, std::move(ts), [prefix](std::string_view cn) { return prefix + std::string(cn); },
-                                model::checkpoint_format::memory, "planted-loop demo model");
+    return model::gemma4_model(
+        c, std::move(ts), [prefix](std::string_view cn) { return prefix + std::string(cn); },
+        model::checkpoint_format::memory, "planted-loop demo model");
   };
   {
     // Measure r = (g·x)/(b·x) at the loop layer's input along the correct list.
@@ -250,11 +258,14 @@ inline planted_loop_model build_planted_loop(const planted_loop_options& o = {})
     double early_max = -1e30, late_min = 1e30;
     for (std::size_t k = 0; k + 1 < N; ++k) {
       const double r = ratio[2 + k];
-      if (k >= o.attractor - 1) late_min = std::min(late_min, r);
-      else early_max = std::max(early_max, r);
+      if (k >= o.attractor - 1)
+        late_min = std::min(late_min, r);
+      else
+        early_max = std::max(early_max, r);
     }
     if (!(late_min > early_max))
-      fail(errc::invalid_argument, "planted loop: the loop feature does not separate (seed " + std::to_string(o.seed) + ")");
+      fail(errc::invalid_argument,
+           "planted loop: the loop feature does not separate (seed " + std::to_string(o.seed) + ")");
     const double tau = (late_min + early_max) / 2.0, a = 6.0 / (late_min - early_max);
     auto& gate = values[lp + "mlp.gate_proj.weight"];
     for (std::size_t i = 0; i < H; ++i)

@@ -86,9 +86,15 @@ inline any_tensor scale_columns(const any_tensor& rec, const std::vector<float>&
       for (std::size_t j : touched) scale_scalar(data[r * cols + j], gains[j]);
   };
   switch (rec.dtype()) {
-    case dtype_id::f32: run(reinterpret_cast<float*>(bytes)); break;           // NOLINT
-    case dtype_id::bf16: run(reinterpret_cast<bf16_bits*>(bytes)); break;      // NOLINT
-    case dtype_id::f16: run(reinterpret_cast<f16_bits*>(bytes)); break;        // NOLINT
+    case dtype_id::f32:
+      run(reinterpret_cast<float*>(bytes));
+      break;  // NOLINT
+    case dtype_id::bf16:
+      run(reinterpret_cast<bf16_bits*>(bytes));
+      break;  // NOLINT
+    case dtype_id::f16:
+      run(reinterpret_cast<f16_bits*>(bytes));
+      break;  // NOLINT
     default:
       fail(errc::unsupported, "tensor '" + rec.name() + "': column edits on " + std::string(dtype_name(rec.dtype())) +
                                   " are not supported");
@@ -150,8 +156,9 @@ inline std::vector<any_tensor> edited_tensors(const model::gemma4_model& m, cons
   const auto& c = m.config();
   validate(p, c);
   if (p.has_runtime_only())
-    fail(errc::plan, "the plan excludes experts from routing (expert_mask mode \"route\"), which is run-time only: "
-                     "apply it with --edit at run time, or use mode \"silence\" for a static edit");
+    fail(errc::plan,
+         "the plan excludes experts from routing (expert_mask mode \"route\"), which is run-time only: "
+         "apply it with --edit at run time, or use mode \"silence\" for a static edit");
   const coalesced eff = coalesce(p, c);
   std::vector<any_tensor> out;
   for (std::size_t l = 0; l < c.num_layers; ++l) {
@@ -160,7 +167,8 @@ inline std::vector<any_tensor> edited_tensors(const model::gemma4_model& m, cons
     if (!le.gains.empty()) {
       const any_tensor* down = m.find(pre + "mlp.down_proj.weight");
       const any_tensor* up = m.find(pre + "mlp.up_proj.weight");
-      if (down == nullptr || up == nullptr) fail(errc::missing_tensor, "layer " + std::to_string(l) + ": MLP weights not found");
+      if (down == nullptr || up == nullptr)
+        fail(errc::missing_tensor, "layer " + std::to_string(l) + ": MLP weights not found");
       if (down->dtype() == dtype_id::q8_0)
         out.push_back(detail::scale_rows(*up, le.gains));
       else
@@ -168,7 +176,8 @@ inline std::vector<any_tensor> edited_tensors(const model::gemma4_model& m, cons
     }
     if (!le.silenced.empty()) {
       const any_tensor* s = m.find(pre + "router.per_expert_scale");
-      if (s == nullptr) fail(errc::missing_tensor, "layer " + std::to_string(l) + ": router.per_expert_scale not found");
+      if (s == nullptr)
+        fail(errc::missing_tensor, "layer " + std::to_string(l) + ": router.per_expert_scale not found");
       out.push_back(detail::zero_entries(*s, le.silenced));
     }
   }

@@ -63,9 +63,12 @@ inline std::vector<float> decode_all(const any_tensor& t) {
 /// round(x) in the record's dtype.
 inline float round_to(dtype_id dt, float x) {
   switch (dt) {
-    case dtype_id::bf16: return to_f32(to_bf16(x));
-    case dtype_id::f16: return to_f32(to_f16(x));
-    default: return x;
+    case dtype_id::bf16:
+      return to_f32(to_bf16(x));
+    case dtype_id::f16:
+      return to_f32(to_f16(x));
+    default:
+      return x;
   }
 }
 
@@ -97,7 +100,8 @@ inline float recover_factor(dtype_id dt, const std::vector<float>& base, const s
   // f32 rounding of w·s can differ by one ulp from the exact product; accept a tight relative fit.
   if (dt == dtype_id::f32) {
     for (std::size_t i = 0; i < base.size(); ++i)
-      if (std::abs(edited[i] - base[i] * s) > 1e-6f * std::max(1e-30f, std::abs(base[i] * s))) return std::numeric_limits<float>::quiet_NaN();
+      if (std::abs(edited[i] - base[i] * s) > 1e-6f * std::max(1e-30f, std::abs(base[i] * s)))
+        return std::numeric_limits<float>::quiet_NaN();
     return s;
   }
   return std::numeric_limits<float>::quiet_NaN();
@@ -207,8 +211,10 @@ inline diff_result diff(const model::gemma4_model& base, const model::gemma4_mod
         } else {
           s = detail::recover_factor(dt, x, y);
         }
-        if (std::isnan(s)) clean = false;
-        else by_factor[s].push_back(j);
+        if (std::isnan(s))
+          clean = false;
+        else
+          by_factor[s].push_back(j);
       }
       if (clean) {
         detail::add_neuron_edits(out.recovered, layer, by_factor);
@@ -220,8 +226,10 @@ inline diff_result diff(const model::gemma4_model& base, const model::gemma4_mod
       bool clean = true;
       for (std::size_t e = 0; e < a.size(); ++e) {
         if (a[e] == b[e]) continue;
-        if (b[e] == 0.0f) silenced.push_back(e);
-        else clean = false;
+        if (b[e] == 0.0f)
+          silenced.push_back(e);
+        else
+          clean = false;
       }
       if (clean) {
         out.recovered.add(expert_silence{layer, silenced});

@@ -6,8 +6,8 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstdlib>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -46,8 +46,8 @@ inline std::size_t layer_of(const any_edit& e) {
 }
 
 struct plan {
-  std::string base_model;       ///< base.model (e.g. "google/gemma-4-E2B-it"); may be empty
-  std::string base_revision;    ///< base.revision (optional pin)
+  std::string base_model;                                ///< base.model (e.g. "google/gemma-4-E2B-it"); may be empty
+  std::string base_revision;                             ///< base.revision (optional pin)
   nlohmann::json base_extra = nlohmann::json::object();  ///< other base fields scalpel writes (format, files, sha256)
   std::vector<any_edit> edits;
 
@@ -60,7 +60,8 @@ struct plan {
   void add(any_edit e) { edits.push_back(std::move(e)); }
   [[nodiscard]] bool empty() const noexcept { return edits.empty(); }
   [[nodiscard]] bool has_runtime_only() const {
-    return std::any_of(edits.begin(), edits.end(), [](const any_edit& e) { return std::holds_alternative<expert_mask>(e); });
+    return std::any_of(edits.begin(), edits.end(),
+                       [](const any_edit& e) { return std::holds_alternative<expert_mask>(e); });
   }
 
   /// Serialize to `scalpel.edit-plan/1` JSON.
@@ -126,7 +127,8 @@ struct plan {
       auto uint_field = [&](const char* key) -> std::size_t {
         if (!e.contains(key)) bad(at + "." + key, "missing");
         const auto& v = e[key];
-        if (!v.is_number_integer() || v.get<std::int64_t>() < 0) bad(at + "." + key, "expected a non-negative integer, found " + v.dump());
+        if (!v.is_number_integer() || v.get<std::int64_t>() < 0)
+          bad(at + "." + key, "expected a non-negative integer, found " + v.dump());
         return static_cast<std::size_t>(v.get<std::int64_t>());
       };
       auto uint_list = [&](const char* key) {
@@ -136,7 +138,8 @@ struct plan {
         if (!v.is_array()) bad(at + "." + key, "expected an array of non-negative integers, found " + v.dump());
         for (std::size_t k = 0; k < v.size(); ++k) {
           if (!v[k].is_number_integer() || v[k].get<std::int64_t>() < 0)
-            bad(at + "." + key + "[" + std::to_string(k) + "]", "expected a non-negative integer, found " + v[k].dump());
+            bad(at + "." + key + "[" + std::to_string(k) + "]",
+                "expected a non-negative integer, found " + v[k].dump());
           out.push_back(static_cast<std::size_t>(v[k].get<std::int64_t>()));
         }
         return out;
@@ -219,9 +222,9 @@ inline void validate(const plan& p, const model::gemma4_config& c) {
               if (n >= g.ffn_dim)
                 fail(errc::plan, at + ": neuron " + std::to_string(n) + " of layer " + std::to_string(layer) +
                                      " is out of range (layer " + std::to_string(layer) + " has " +
-                                     std::to_string(g.ffn_dim) + " MLP neurons: 0.." + std::to_string(g.ffn_dim - 1) + ")");
-              if (!seen.insert(n).second)
-                fail(errc::plan, at + ": neuron " + std::to_string(n) + " is listed twice");
+                                     std::to_string(g.ffn_dim) + " MLP neurons: 0.." + std::to_string(g.ffn_dim - 1) +
+                                     ")");
+              if (!seen.insert(n).second) fail(errc::plan, at + ": neuron " + std::to_string(n) + " is listed twice");
             }
             if (x.gain() == 1.0f) fail(errc::ineffective_edit, at + ": factor 1 changes nothing");
           } else {
@@ -252,9 +255,9 @@ inline void validate(const plan& p, const model::gemma4_config& c) {
 /// Per-layer coalesced effect of a plan: neuron gains (product of all factors), routing exclusions, silencing.
 struct coalesced {
   struct layer_effect {
-    std::vector<float> gains;             ///< [ffn_dim] (empty = no neuron edit)
-    std::vector<std::size_t> excluded;    ///< experts removed from routing
-    std::vector<std::size_t> silenced;    ///< experts with scale 0
+    std::vector<float> gains;           ///< [ffn_dim] (empty = no neuron edit)
+    std::vector<std::size_t> excluded;  ///< experts removed from routing
+    std::vector<std::size_t> silenced;  ///< experts with scale 0
   };
   std::vector<layer_effect> layers;
 };

@@ -32,7 +32,9 @@ namespace edit {
 
 /// Where a policy may be applied (a bit set).
 enum class site : unsigned { none = 0u, weights = 1u, runtime = 2u, both = 3u };
-constexpr bool has_site(site s, site bit) noexcept { return (static_cast<unsigned>(s) & static_cast<unsigned>(bit)) != 0; }
+constexpr bool has_site(site s, site bit) noexcept {
+  return (static_cast<unsigned>(s) & static_cast<unsigned>(bit)) != 0;
+}
 
 /// Multiply the MLP neurons `neurons` of `layer` by `factor` (amplify > 1, suppress 0..1, sign-invert < 0).
 struct scale {

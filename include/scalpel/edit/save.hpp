@@ -30,9 +30,9 @@ SCALPEL_BEGIN_NAMESPACE
 namespace edit {
 
 struct save_options {
-  bool verify = true;          ///< re-load the output and compare every tensor with what was meant to be written
-  bool hash_inputs = true;     ///< record sha256 of the input files in the manifest
-  bool overwrite = false;      ///< replace an existing output (never an input)
+  bool verify = true;       ///< re-load the output and compare every tensor with what was meant to be written
+  bool hash_inputs = true;  ///< record sha256 of the input files in the manifest
+  bool overwrite = false;   ///< replace an existing output (never an input)
   std::function<void(const std::string&)> log;  ///< progress messages (may be empty)
 };
 
@@ -50,20 +50,23 @@ inline bool inside(const std::string& child, const std::string& parent) {
 
 /// Apply `p` statically to `m` (loaded from `files`) and write the result to `out` (a directory for HF input, a
 /// .gguf path for GGUF input). Returns the manifest (the plan with base identity) that was written.
-inline nlohmann::json save_edited(model::gemma4_model& m, const model::model_files& files, plan p, const std::string& out,
-                                  const save_options& opt = {}) {
+inline nlohmann::json save_edited(model::gemma4_model& m, const model::model_files& files, plan p,
+                                  const std::string& out, const save_options& opt = {}) {
   namespace fs = std::filesystem;
   auto log = [&](const std::string& s) {
     if (opt.log) opt.log(s);
   };
   const bool gguf = m.format() == model::checkpoint_format::gguf;
-  if (m.format() == model::checkpoint_format::memory) fail(errc::invalid_argument, "save_edited: the model has no files");
+  if (m.format() == model::checkpoint_format::memory)
+    fail(errc::invalid_argument, "save_edited: the model has no files");
   // Never write into (or over) the input.
   for (const auto& in : files.input_files)
     if (detail::canonical_path(in) == detail::canonical_path(out) || detail::inside(in, out) ||
         (!gguf && detail::inside(out, files.weights_path)))
-      fail(errc::already_exists, "refusing to write '" + out + "': it is (or contains, or lies inside) the input '" + in + "'");
-  if (gguf && out.size() < 5) fail(errc::invalid_argument, "output for a GGUF model must be a .gguf path, got '" + out + "'");
+      fail(errc::already_exists,
+           "refusing to write '" + out + "': it is (or contains, or lies inside) the input '" + in + "'");
+  if (gguf && out.size() < 5)
+    fail(errc::invalid_argument, "output for a GGUF model must be a .gguf path, got '" + out + "'");
   if (gguf && out.substr(out.size() - 5) != ".gguf")
     fail(errc::invalid_argument, "output for a GGUF model must be a .gguf path, got '" + out + "'");
   std::error_code ec;

@@ -28,13 +28,13 @@ namespace gen {
 
 /// One generated token as seen by a streaming callback.
 struct token_event {
-  std::size_t index = 0;     ///< 0-based index among generated tokens
+  std::size_t index = 0;  ///< 0-based index among generated tokens
   token_id id = 0;
-  std::string text;          ///< text released by this token (may be empty: held back, special, partial UTF-8)
-  double logprob = 0.0;      ///< log-probability under the final (post-sampler) distribution
-  double raw_logprob = 0.0;  ///< log-probability under the model's own distribution (NaN unless logprobs are on)
+  std::string text;                ///< text released by this token (may be empty: held back, special, partial UTF-8)
+  double logprob = 0.0;            ///< log-probability under the final (post-sampler) distribution
+  double raw_logprob = 0.0;        ///< log-probability under the model's own distribution (NaN unless logprobs are on)
   std::vector<token_logprob> top;  ///< top alternatives (when requested)
-  bool forced = false;       ///< inserted by a stop rule (closing the thinking channel), not sampled
+  bool forced = false;             ///< inserted by a stop rule (closing the thinking channel), not sampled
 };
 
 /// Return false to stop generation (reason `cancelled`).
@@ -50,8 +50,8 @@ struct generate_options {
 };
 
 struct generation {
-  std::vector<token_id> ids;   ///< generated ids (an end-of-generation id that stopped it is included)
-  std::string text;            ///< streamed text (stop strings and end tokens excluded)
+  std::vector<token_id> ids;  ///< generated ids (an end-of-generation id that stopped it is included)
+  std::string text;           ///< streamed text (stop strings and end tokens excluded)
   stop_reason reason = stop_reason::none;
   std::size_t prompt_tokens = 0;
   double prefill_seconds = 0.0;

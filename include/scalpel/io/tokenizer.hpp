@@ -34,11 +34,11 @@
 
 #include "scalpel/config.hpp"
 #include "scalpel/core/error.hpp"
-#include "scalpel/io/gguf.hpp"
 #include "scalpel/core/mapped_file.hpp"
 #include "scalpel/io/detail/tokenizer_json.hpp"
 #include "scalpel/io/detail/tokenizer_tables.hpp"
 #include "scalpel/io/detail/tokenizer_utf8.hpp"
+#include "scalpel/io/gguf.hpp"
 
 SCALPEL_BEGIN_NAMESPACE
 namespace io {

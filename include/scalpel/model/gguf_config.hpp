@@ -27,8 +27,8 @@ inline std::vector<std::size_t> per_layer(const io::gguf_metadata& md, const std
   if (v->get_if<io::gguf_array>() != nullptr) {
     const auto a = md.get_integer_array<std::int64_t>(key);
     if (a.size() != L)
-      fail(errc::config, src + ": GGUF key '" + key + "' has " + std::to_string(a.size()) + " entries, block_count is " +
-                             std::to_string(L));
+      fail(errc::config, src + ": GGUF key '" + key + "' has " + std::to_string(a.size()) +
+                             " entries, block_count is " + std::to_string(L));
     std::vector<std::size_t> out;
     for (auto x : a) {
       if (x < 0) fail(errc::config, src + ": GGUF key '" + key + "' has a negative entry");
@@ -44,13 +44,10 @@ inline std::vector<std::size_t> per_layer(const io::gguf_metadata& md, const std
 inline gemma4_config config_from_gguf(const io::gguf_file& g, const std::string& src) {
   const auto& md = g.metadata;
   const std::string arch = md.contains("general.architecture") ? md.get_string("general.architecture") : "";
-  if (arch != "gemma4")
-    fail(errc::unsupported, src + ": general.architecture is '" + arch + "', expected 'gemma4'");
+  if (arch != "gemma4") fail(errc::unsupported, src + ": general.architecture is '" + arch + "', expected 'gemma4'");
   const std::string p = "gemma4.";
   auto u = [&](const std::string& key) { return static_cast<std::size_t>(md.get_integer<std::uint64_t>(p + key)); };
-  auto u_or = [&](const std::string& key, std::size_t fb) {
-    return md.contains(p + key) ? u(key) : fb;
-  };
+  auto u_or = [&](const std::string& key, std::size_t fb) { return md.contains(p + key) ? u(key) : fb; };
   auto f_or = [&](const std::string& key, double fb) { return md.contains(p + key) ? md.get_float(p + key) : fb; };
 
   gemma4_config c;
@@ -121,13 +118,14 @@ inline gemma4_config config_from_gguf(const io::gguf_file& g, const std::string&
   for (std::size_t l = 0; l < L; ++l) {
     const std::size_t want = (c.use_double_wide_mlp && l >= first_shared) ? 2 * ff[0] : ff[0];
     if (ff[l] != want)
-      fail(errc::unsupported, src + ": gemma4.feed_forward_length[" + std::to_string(l) + "] = " + std::to_string(ff[l]) +
+      fail(errc::unsupported, src + ": gemma4.feed_forward_length[" + std::to_string(l) +
+                                  "] = " + std::to_string(ff[l]) +
                                   " does not follow the Gemma 4 pattern (uniform, or doubled on KV-shared layers)");
     const bool full = c.layer_types[l] == layer_kind::full;
     const std::size_t want_kv = (full && c.attention_k_eq_v) ? c.num_global_key_value_heads : c.num_key_value_heads;
     if (kv[l] != want_kv)
-      fail(errc::unsupported, src + ": gemma4.attention.head_count_kv[" + std::to_string(l) + "] = " +
-                                  std::to_string(kv[l]) + " does not follow the Gemma 4 pattern");
+      fail(errc::unsupported, src + ": gemma4.attention.head_count_kv[" + std::to_string(l) +
+                                  "] = " + std::to_string(kv[l]) + " does not follow the Gemma 4 pattern");
   }
   if (md.contains(p + "expert_count") && u("expert_count") > 0) {
     c.enable_moe_block = true;

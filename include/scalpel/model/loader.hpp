@@ -27,12 +27,12 @@ namespace model {
 
 /// What was found beside the weights.
 struct model_files {
-  std::string weights_path;                ///< the .gguf file or the checkpoint directory
-  std::string config_path;                 ///< config.json (empty for GGUF)
-  std::string tokenizer_path;              ///< tokenizer.json if present (empty otherwise / GGUF)
+  std::string weights_path;                       ///< the .gguf file or the checkpoint directory
+  std::string config_path;                        ///< config.json (empty for GGUF)
+  std::string tokenizer_path;                     ///< tokenizer.json if present (empty otherwise / GGUF)
   std::optional<generation_defaults> generation;  ///< generation_config.json if present
-  std::string hf_prefix;                   ///< "model.language_model." / "model." / "" (safetensors)
-  io::gguf_metadata gguf;                  ///< GGUF metadata (tokenizer, …) when loaded from GGUF
+  std::string hf_prefix;                          ///< "model.language_model." / "model." / "" (safetensors)
+  io::gguf_metadata gguf;                         ///< GGUF metadata (tokenizer, …) when loaded from GGUF
   /// The safetensors layout (metadata, sharding) to reproduce when writing an edited copy.
   std::optional<io::safetensors_write_options> safetensors_layout;
   /// Every file the model was read from (for hashes in edit manifests).
@@ -77,9 +77,10 @@ inline gemma4_model load_model(const std::string& path, model_files* files = nul
     mf.weights_path = path;
     mf.gguf = g.metadata;
     mf.input_files = {path};
-    return gemma4_model(std::move(cfg), std::move(g.tensors),
-                        [](std::string_view canonical) { return io::hf_to_gguf_name(canonical).value_or(""); },
-                        checkpoint_format::gguf, path);
+    return gemma4_model(
+        std::move(cfg), std::move(g.tensors),
+        [](std::string_view canonical) { return io::hf_to_gguf_name(canonical).value_or(""); }, checkpoint_format::gguf,
+        path);
   }
 
   const std::string dir = detail::dir_of(path);
@@ -107,9 +108,10 @@ inline gemma4_model load_model(const std::string& path, model_files* files = nul
   mf.input_files.push_back(mf.config_path);
   for (const auto& shard : ck.shards) mf.input_files.push_back(ck.directory + "/" + shard);
   if (!ck.index_file.empty()) mf.input_files.push_back(ck.index_file);
-  return gemma4_model(std::move(cfg), std::move(ck.tensors),
-                      [prefix](std::string_view canonical) { return prefix + std::string(canonical); },
-                      checkpoint_format::safetensors, dir);
+  return gemma4_model(
+      std::move(cfg), std::move(ck.tensors),
+      [prefix](std::string_view canonical) { return prefix + std::string(canonical); }, checkpoint_format::safetensors,
+      dir);
 }
 
 }  // namespace model

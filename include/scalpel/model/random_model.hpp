@@ -43,9 +43,9 @@ inline tiny_variant parse_tiny_variant(const std::string& s) {
 
 struct tiny_options {
   tiny_variant variant = tiny_variant::e2b;
-  bool real_dims = false;        ///< the released layer sizes instead of tiny widths
-  std::size_t vocab_size = 0;    ///< 0 = default (tiny: 1024; real dims: 262144)
-  std::size_t num_layers = 0;    ///< 0 = the variant's layer count (the layer pattern is kept)
+  bool real_dims = false;      ///< the released layer sizes instead of tiny widths
+  std::size_t vocab_size = 0;  ///< 0 = default (tiny: 1024; real dims: 262144)
+  std::size_t num_layers = 0;  ///< 0 = the variant's layer count (the layer pattern is kept)
 };
 
 namespace detail {
@@ -154,7 +154,8 @@ inline nlohmann::json config_to_hf_json(const gemma4_config& c) {
   auto nul_or = [](std::size_t v) { return v ? json(v) : json(nullptr); };
   json full_rope = {{"rope_type", c.rope_full.kind == rope_kind::proportional ? "proportional" : "default"},
                     {"rope_theta", c.rope_full.theta}};
-  if (c.rope_full.kind == rope_kind::proportional) full_rope["partial_rotary_factor"] = c.rope_full.partial_rotary_factor;
+  if (c.rope_full.kind == rope_kind::proportional)
+    full_rope["partial_rotary_factor"] = c.rope_full.partial_rotary_factor;
   json tc = {
       {"model_type", "gemma4_text"},
       {"vocab_size", c.vocab_size},
@@ -208,8 +209,12 @@ inline nlohmann::json config_to_hf_json(const gemma4_config& c) {
 inline nlohmann::json generation_config_json(const gemma4_config& c) {
   nlohmann::json eos = nlohmann::json::array();
   for (auto e : c.eos_token_ids) eos.push_back(e);
-  return {{"bos_token_id", c.bos_token_id}, {"pad_token_id", c.pad_token_id}, {"eos_token_id", eos},
-          {"do_sample", true},           {"temperature", 1.0},             {"top_k", 64},
+  return {{"bos_token_id", c.bos_token_id},
+          {"pad_token_id", c.pad_token_id},
+          {"eos_token_id", eos},
+          {"do_sample", true},
+          {"temperature", 1.0},
+          {"top_k", 64},
           {"top_p", 0.95}};
 }
 
@@ -304,7 +309,8 @@ inline std::vector<tensor_plan> plan_tensors(const gemma4_config& c) {
   constexpr double nj = 0.05, sj = 0.1, post = 2.0, final_norm = 6.0;
   out.push_back({"embed_tokens.weight", make_shape({V, H}), {0.0, 0.5 / std::sqrt(static_cast<double>(H))}});
   if (P) {
-    out.push_back({"embed_tokens_per_layer.weight", make_shape({V, L * P}), {0.0, 1.0 / std::sqrt(static_cast<double>(P))}});
+    out.push_back(
+        {"embed_tokens_per_layer.weight", make_shape({V, L * P}), {0.0, 1.0 / std::sqrt(static_cast<double>(P))}});
     out.push_back({"per_layer_model_projection.weight", make_shape({L * P, H}), lin(H)});
     out.push_back({"per_layer_projection_norm.weight", make_shape({P}), norm(1.0, nj)});
   }
@@ -388,9 +394,10 @@ inline io::tensor_set random_weights(const gemma4_config& c, std::uint64_t seed,
 inline gemma4_model random_model(const tiny_options& o, std::uint64_t seed, dtype_id dtype = dtype_id::bf16) {
   auto cfg = make_tiny_config(o);
   auto tensors = random_weights(cfg, seed, "model.language_model.", {}, dtype);
-  return gemma4_model(std::move(cfg), std::move(tensors),
-                      [](std::string_view canonical) { return "model.language_model." + std::string(canonical); },
-                      checkpoint_format::memory, "random:" + std::to_string(seed));
+  return gemma4_model(
+      std::move(cfg), std::move(tensors),
+      [](std::string_view canonical) { return "model.language_model." + std::string(canonical); },
+      checkpoint_format::memory, "random:" + std::to_string(seed));
 }
 
 /// A small SentencePiece-style BPE tokenizer.json (byte fallback) for random models, with the Gemma 4
@@ -406,9 +413,9 @@ inline nlohmann::json tiny_tokenizer_json(std::size_t vocab_size) {
   const char* base[] = {"<pad>", "<eos>", "<bos>", "<unk>", "<mask>"};
   for (std::size_t i = 0; i < 5; ++i) tok[i] = base[i], special[i] = true;
   const std::pair<std::size_t, const char*> g4[] = {
-      {46, "<|tool>"},    {47, "<tool|>"},    {48, "<|tool_call>"}, {49, "<tool_call|>"}, {50, "<|tool_response>"},
-      {51, "<tool_response|>"}, {52, "<|\"|>"}, {98, "<|think|>"},  {100, "<|channel>"},  {101, "<channel|>"},
-      {105, "<|turn>"},   {106, "<turn|>"}};
+      {46, "<|tool>"},          {47, "<tool|>"},          {48, "<|tool_call>"}, {49, "<tool_call|>"},
+      {50, "<|tool_response>"}, {51, "<tool_response|>"}, {52, "<|\"|>"},       {98, "<|think|>"},
+      {100, "<|channel>"},      {101, "<channel|>"},      {105, "<|turn>"},     {106, "<turn|>"}};
   for (const auto& [id, s] : g4) tok[id] = s, special[id] = true;
   std::size_t unused = 0;
   for (std::size_t i = 0; i < 107; ++i)
@@ -426,9 +433,9 @@ inline nlohmann::json tiny_tokenizer_json(std::size_t vocab_size) {
     tok[next++] = sp + ch;
     merges.push_back(sp + " " + std::string(1, ch));
   }
-  for (const char* bg : {"th", "he", "in", "er", "an", "re", "on", "at", "en", "nd", "ti", "es", "or", "te", "of", "ed",
-                         "is", "it", "al", "ar", "st", "to", "nt", "ng", "se", "ha", "as", "ou", "io", "le", "ve", "co",
-                         "me", "de", "hi", "ri", "ro", "ic", "ne", "ea", "ra", "ce"}) {
+  for (const char* bg : {"th", "he", "in", "er", "an", "re", "on", "at", "en", "nd", "ti", "es", "or", "te",
+                         "of", "ed", "is", "it", "al", "ar", "st", "to", "nt", "ng", "se", "ha", "as", "ou",
+                         "io", "le", "ve", "co", "me", "de", "hi", "ri", "ro", "ic", "ne", "ea", "ra", "ce"}) {
     tok[next++] = bg;
     merges.push_back(std::string(1, bg[0]) + " " + std::string(1, bg[1]));
   }
@@ -439,8 +446,13 @@ inline nlohmann::json tiny_tokenizer_json(std::size_t vocab_size) {
   json added = json::array();
   for (std::size_t i = 0; i < vocab_size; ++i)
     if (special[i])
-      added.push_back({{"id", i}, {"content", tok[i]}, {"single_word", false}, {"lstrip", false}, {"rstrip", false},
-                       {"normalized", false}, {"special", true}});
+      added.push_back({{"id", i},
+                       {"content", tok[i]},
+                       {"single_word", false},
+                       {"lstrip", false},
+                       {"rstrip", false},
+                       {"normalized", false},
+                       {"special", true}});
   return {{"version", "1.0"},
           {"truncation", nullptr},
           {"padding", nullptr},
@@ -455,9 +467,16 @@ inline nlohmann::json tiny_tokenizer_json(std::size_t vocab_size) {
               {{"type", "ByteFallback"}},
               {{"type", "Fuse"}}}}}},
           {"model",
-           {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", "<unk>"}, {"continuing_subword_prefix", nullptr},
-            {"end_of_word_suffix", nullptr}, {"fuse_unk", true}, {"byte_fallback", true}, {"ignore_merges", false},
-            {"vocab", vocab}, {"merges", merges}}}};
+           {{"type", "BPE"},
+            {"dropout", nullptr},
+            {"unk_token", "<unk>"},
+            {"continuing_subword_prefix", nullptr},
+            {"end_of_word_suffix", nullptr},
+            {"fuse_unk", true},
+            {"byte_fallback", true},
+            {"ignore_merges", false},
+            {"vocab", vocab},
+            {"merges", merges}}}};
 }
 
 }  // namespace model

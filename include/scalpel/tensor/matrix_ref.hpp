@@ -33,7 +33,8 @@ class matrix_ref {
 
   /// A 2-D record (or a 1-D record seen as one row) as a matrix. Throws on non-computable dtypes.
   static matrix_ref from(const any_tensor& t) {
-    if (t.rank() == 1) return scalpel::visit<2>(t.reshaped(make_shape({1, t.shape()[0]})), [](auto v) { return matrix_ref(v); });
+    if (t.rank() == 1)
+      return scalpel::visit<2>(t.reshaped(make_shape({1, t.shape()[0]})), [](auto v) { return matrix_ref(v); });
     return scalpel::visit<2>(t, [](auto v) { return matrix_ref(v); });
   }
 

@@ -297,6 +297,24 @@ class tokenizer {
 
   [[nodiscard]] std::int32_t vocab_size() const noexcept { return static_cast<std::int32_t>(pieces_.size()); }
   [[nodiscard]] std::size_t merge_count() const noexcept { return merge_count_; }
+  /// The merge rules as "left right" strings in rank order (what GGUF's `tokenizer.ggml.merges` holds).
+  [[nodiscard]] std::vector<std::string> merges() const {
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> ranked;
+    ranked.reserve(merge_count_);
+    for (const auto& s : merges_.slots())
+      if (s.key != detail::pair_table::empty_key) ranked.emplace_back(s.rank, s.key);
+    std::sort(ranked.begin(), ranked.end());
+    std::vector<std::string> out;
+    out.reserve(ranked.size());
+    for (const auto& [rank, key] : ranked) {
+      const auto a = static_cast<std::int32_t>(key >> 32), b = static_cast<std::int32_t>(key & 0xffffffffu);
+      std::string m(piece_of(static_cast<std::size_t>(a)));
+      m += ' ';
+      m += piece_of(static_cast<std::size_t>(b));
+      out.push_back(std::move(m));
+    }
+    return out;
+  }
   /// The piece of `id` as stored (with `▁`, `<0xXX>`); throws `errc::out_of_range`.
   [[nodiscard]] std::string_view token_text(std::int32_t id) const {
     check_id(id);

@@ -28,5 +28,18 @@ inline int num_threads() noexcept {
 #endif
 }
 
+/// RAII: kernels called by this thread use n threads until the guard is destroyed, then the previous
+/// count is restored (n <= 0: no change).
+class thread_count_guard {
+ public:
+  explicit thread_count_guard(int n) noexcept : previous_(num_threads()) { set_num_threads(n); }
+  thread_count_guard(const thread_count_guard&) = delete;
+  thread_count_guard& operator=(const thread_count_guard&) = delete;
+  ~thread_count_guard() { set_num_threads(previous_); }
+
+ private:
+  int previous_;
+};
+
 }  // namespace simd
 SCALPEL_END_NAMESPACE

@@ -20,6 +20,7 @@
 #include <benchmark/benchmark.h>
 #include <xsimd/xsimd.hpp>
 
+#include "scalpel/simd/bandwidth.hpp"
 #include "scalpel/core/aligned_alloc.hpp"
 #include "scalpel/simd/threads.hpp"
 #include "scalpel/tensor/dtype.hpp"
@@ -45,43 +46,9 @@ struct fast_rng {
   }
 };
 
-/// Median of `reps` timings of a streaming read over `bytes` bytes with the current thread count.
-/// Returns bytes per second.
+/// Median of `reps` timings of a streaming read over `bytes` bytes with the current thread count (bytes/s).
 inline double read_bandwidth(std::size_t bytes = std::size_t{1} << 30, int reps = 7) {
-  using B = xsimd::batch<float>;
-  const std::size_t n = bytes / sizeof(float) / (4 * B::size) * (4 * B::size);
-  scalpel::aligned_vector<float> buf(n);
-#if defined(_OPENMP) && !defined(SCALPEL_NO_OPENMP)
-#pragma omp parallel for schedule(static)
-#endif
-  for (std::size_t i = 0; i < n; ++i) buf[i] = 1.0f;  // touch pages on the threads that will read them
-  std::vector<double> secs;
-  float sink = 0.0f;
-  for (int r = 0; r < reps; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    float total = 0.0f;
-#if defined(_OPENMP) && !defined(SCALPEL_NO_OPENMP)
-#pragma omp parallel reduction(+ : total)
-#endif
-    {
-      B a0(0.0f), a1(0.0f), a2(0.0f), a3(0.0f);
-#if defined(_OPENMP) && !defined(SCALPEL_NO_OPENMP)
-#pragma omp for schedule(static)
-#endif
-      for (std::size_t i = 0; i < n; i += 4 * B::size) {
-        a0 += B::load_aligned(buf.data() + i);
-        a1 += B::load_aligned(buf.data() + i + B::size);
-        a2 += B::load_aligned(buf.data() + i + 2 * B::size);
-        a3 += B::load_aligned(buf.data() + i + 3 * B::size);
-      }
-      total += xsimd::hadd((a0 + a1) + (a2 + a3));
-    }
-    sink += total;
-    secs.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  benchmark::DoNotOptimize(sink);
-  std::sort(secs.begin(), secs.end());
-  return static_cast<double>(n * sizeof(float)) / secs[secs.size() / 2];
+  return scalpel::simd::measure_read_bandwidth(bytes, reps);
 }
 
 /// The measured bandwidth (bytes/s) for the current thread count; measured once.

@@ -43,6 +43,8 @@ class args {
   /// Usage error for anything not consumed.
   void finish();
   [[nodiscard]] bool help_requested() const { return help_; }
+  /// The command's arguments as given (for recording how a result was produced).
+  [[nodiscard]] const std::vector<std::string>& tokens() const { return tok_; }
 
  private:
   std::vector<std::string> tok_;

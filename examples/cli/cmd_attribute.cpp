@@ -6,6 +6,7 @@
 #include "common.hpp"
 #include "localization_common.hpp"
 #include "scalpel/analysis/attribution.hpp"
+#include "scalpel/analysis/localization_json.hpp"
 
 namespace scalpel_cli {
 namespace {
@@ -54,31 +55,7 @@ int run(args& a) {
   const auto r = scalpel::analysis::attribute_neurons(m, bank, o);
 
   if (json) {
-    nlohmann::json rows = nlohmann::json::array();
-    for (const auto& s : r.neurons) {
-      nlohmann::json row = {{"layer", s.layer},
-                            {"neuron", s.neuron},
-                            {"score", s.score},
-                            {"score_norm", s.score_norm},
-                            {"exact_delta", s.exact_delta ? nlohmann::json(*s.exact_delta) : nlohmann::json(nullptr)}};
-      if (o.per_position) {
-        nlohmann::json pp = nlohmann::json::array();
-        for (const auto& p : s.per_position)
-          pp.push_back({{"item", p.item}, {"position", p.position}, {"score", p.score}});
-        row["per_position"] = std::move(pp);
-      }
-      rows.push_back(std::move(row));
-    }
-    print_json({{"metric_base", r.metric_base},
-                {"neurons", rows},
-                {"items", bank.items.size()},
-                {"neurons_scored", r.neurons_scored},
-                {"timing",
-                 {{"forward_s", r.forward_seconds},
-                  {"gradient_s", r.gradient_seconds},
-                  {"exact_s", r.exact_seconds},
-                  {"gradient_over_forward", r.forward_seconds > 0 ? r.gradient_seconds / r.forward_seconds : 0.0},
-                  {"tapes_recomputed", r.recomputed}}}});
+    print_json(scalpel::analysis::to_json(r, bank.items.size(), o.per_position));
     return 0;
   }
   std::printf("metric_base %.6f over %zu items; %zu neurons scored\n", r.metric_base, bank.items.size(),

@@ -7,6 +7,7 @@
 #include "common.hpp"
 #include "localization_common.hpp"
 #include "scalpel/analysis/expert_attribution.hpp"
+#include "scalpel/analysis/localization_json.hpp"
 
 namespace scalpel_cli {
 namespace {
@@ -46,20 +47,7 @@ int run(args& a) {
   if (top && static_cast<std::size_t>(*top) < r.experts.size()) r.experts.resize(static_cast<std::size_t>(*top));
 
   if (json) {
-    nlohmann::json rows = nlohmann::json::array();
-    for (const auto& e : r.experts)
-      rows.push_back({{"layer", e.layer},
-                      {"expert", e.expert},
-                      {"delta_route", e.delta_route},
-                      {"delta_silence", e.delta_silence},
-                      {"freq", e.freq},
-                      {"freq_clean", e.freq_clean}});
-    print_json({{"metric_base", r.metric_base},
-                {"experts", rows},
-                {"items", bank.items.size()},
-                {"loop_positions", r.loop_positions},
-                {"clean_positions", r.clean_positions},
-                {"runs", r.runs}});
+    print_json(scalpel::analysis::to_json(r, bank.items.size()));
     return 0;
   }
   std::printf("metric_base %.6f over %zu items (%zu loop positions, %zu clean positions)\n", r.metric_base,

@@ -9,6 +9,7 @@
 #include "common.hpp"
 #include "localization_common.hpp"
 #include "scalpel/analysis/ablation.hpp"
+#include "scalpel/analysis/localization_json.hpp"
 #include "scalpel/io/tokenizer.hpp"
 
 namespace scalpel_cli {
@@ -90,17 +91,7 @@ int run(args& a) {
   if (!kl_note.empty()) std::fprintf(stderr, "scalpel sweep-layers: %s\n", kl_note.c_str());
 
   if (json) {
-    nlohmann::json rows = nlohmann::json::array();
-    for (const auto& row : r.layers)
-      rows.push_back({{"layer", row.layer},
-                      {"metric", row.metric},
-                      {"delta", row.delta},
-                      {"kl", row.kl ? nlohmann::json(*row.kl) : nlohmann::json(nullptr)}});
-    nlohmann::json out = {{"metric_base", r.metric_base}, {"layers", rows},
-                          {"component", component},       {"mode", spec.mode_string()},
-                          {"items", bank.items.size()},   {"kl_tokens", r.kl_tokens}};
-    if (spec.mode == scalpel::analysis::ablation_mode::mean) out["mean_positions"] = r.mean_positions;
-    print_json(out);
+    print_json(scalpel::analysis::to_json(r, spec, bank.items.size()));
     return 0;
   }
   std::printf("metric_base %.6f over %zu items (%s, %s)\n", r.metric_base, bank.items.size(), component.c_str(),

@@ -20,7 +20,9 @@ TEST_CASE("demo: the loop rate drops from ~1 to ~0, and diff recovers the saved 
   CHECK(j["static_equals_runtime"] == true);
   CHECK(j["greedy_before"]["loop"]["phenotype"] == "list_collapse");
   CHECK(j["greedy_after"]["list"]["gold_found"] == 88);
-  CHECK(j["plan"]["edits"][0] == nlohmann::json::parse(R"({"op":"negate","layer":2,"neurons":[37]})"));
+  // The pipeline found the planted neuron by itself (layer 2, neuron 37) and chose an edit of it.
+  CHECK(j["plan"]["edits"][0]["layer"] == 2);
+  CHECK(j["plan"]["edits"][0]["neurons"] == nlohmann::json::array({37}));
   CHECK(r.err.find("== 6. Saving") != std::string::npos);  // the narration went to stderr
   for (const char* f : {"base/config.json", "base/model.safetensors", "base/tokenizer.json", "edited/model.safetensors",
                         "edited/scalpel-edit-plan.json", "plan.json"})

@@ -132,9 +132,10 @@ inline text_guard_result guard_text(const guard_pair& pair, std::span<const std:
   const std::size_t chunk = std::max<std::size_t>(1, std::min(o.chunk, per_window));
   const simd::thread_count_guard threads(o.threads);
 
-  // One cache per side, reused by every window (a window holds at most context − 1 fed positions).
-  model::kv_cache cache_b = pair.make_cache(guard_side::base, per_window, chunk);
-  model::kv_cache cache_e = pair.make_cache(guard_side::edited, per_window, chunk);
+  // One cache per side, reused by every window (a window feeds at most min(context − 1, N) positions).
+  const std::size_t max_fed = std::min(per_window, n_text);
+  model::kv_cache cache_b = pair.make_cache(guard_side::base, max_fed, chunk);
+  model::kv_cache cache_e = pair.make_cache(guard_side::edited, max_fed, chunk);
   std::vector<std::int32_t> feed, target;
   std::vector<float> zb, ze;
   detail::position_stats st;

@@ -22,7 +22,6 @@
 #include "scalpel/io/tokenizer.hpp"
 #include "scalpel/model/kv_cache.hpp"
 #include "scalpel/model/model.hpp"
-#include "scalpel/simd/threads.hpp"
 
 SCALPEL_BEGIN_NAMESPACE
 namespace analysis {

@@ -26,6 +26,8 @@
 
 #include "scalpel/analysis/bank.hpp"
 #include "scalpel/analysis/detail/layer_runner.hpp"
+#include "scalpel/analysis/logprob.hpp"
+#include "scalpel/analysis/reference_text.hpp"
 #include "scalpel/config.hpp"
 #include "scalpel/core/error.hpp"
 #include "scalpel/model/hooks.hpp"
@@ -167,29 +169,6 @@ inline block_means contribution_means(const model::gemma4_model& m, std::span<co
   return out;
 }
 
-/// Mean over positions of KL(p ‖ q) in nats for logits rows [n, V] (softmax in double).
-inline double mean_kl(std::span<const float> base, std::span<const float> other, std::size_t V) {
-  const std::size_t n = base.size() / V;
-  double total = 0.0;
-  std::vector<double> lp(V), lq(V);
-  auto log_softmax = [V](const float* z, std::vector<double>& out) {
-    double mx = -INFINITY;
-    for (std::size_t v = 0; v < V; ++v) mx = std::max(mx, static_cast<double>(z[v]));
-    double s = 0.0;
-    for (std::size_t v = 0; v < V; ++v) s += std::exp(static_cast<double>(z[v]) - mx);
-    const double lse = mx + std::log(s);
-    for (std::size_t v = 0; v < V; ++v) out[v] = static_cast<double>(z[v]) - lse;
-  };
-  for (std::size_t r = 0; r < n; ++r) {
-    log_softmax(base.data() + r * V, lp);
-    log_softmax(other.data() + r * V, lq);
-    double kl = 0.0;
-    for (std::size_t v = 0; v < V; ++v) kl += std::exp(lp[v]) * (lp[v] - lq[v]);
-    total += std::max(kl, 0.0);
-  }
-  return n ? total / static_cast<double>(n) : 0.0;
-}
-
 struct sweep_options {
   ablation_spec spec;
   std::vector<std::size_t> layers;   ///< layers to ablate (empty = all)
@@ -284,15 +263,6 @@ inline sweep_result sweep_layers(const model::gemma4_model& m, const loop_bank& 
   for (const auto l : layers) res.layers.push_back({l, sum[l] / n, sum[l] / n - res.metric_base, kl[l]});
   return res;
 }
-
-/// A built-in reference paragraph for KL measurements (plain English prose, ~150 tokens with Gemma's tokenizer).
-inline constexpr std::string_view default_kl_text =
-    "The river rises in the hills north of the town and runs south through farmland before it reaches the sea. "
-    "In spring the water is high and cold, and the old stone bridge is sometimes closed for a few days. Most "
-    "people in the valley work on farms or in the small factories along the railway line, and the market on "
-    "Saturday morning is where everyone meets. Children walk to school along the river path, and in the summer "
-    "they swim near the mill, where the current is slow. The library, built in 1894, still keeps the records of "
-    "every flood, and the librarian will tell you that the worst one came in the autumn of 1953.";
 
 }  // namespace analysis
 SCALPEL_END_NAMESPACE

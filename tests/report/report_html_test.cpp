@@ -212,6 +212,40 @@ TEST_CASE("report: a piece found under its default name without a files entry is
   fs::remove_all(dir);
 }
 
+TEST_CASE("report: no candidate passed (nothing chosen), no confirmation records, an empty sweep") {
+  const auto dir = scalpel_test::temp_dir("report-none-chosen");
+  report_fixture::write_full(dir);
+  fs::remove(dir / "confirm.jsonl");
+  fs::remove(dir / "plan.json");
+  auto c = report_fixture::confirm_json();
+  c["chosen"] = nullptr;
+  c["candidates"][0]["verdict"] = "fail";
+  report_fixture::write_json(dir / "confirm.json", c);
+  auto m = report_fixture::surgery_manifest();
+  m["result"] = {{"loop_rate_before", 0.6458}, {"loop_rate_after", nullptr}, {"chosen", nullptr}};
+  m["files"].erase("confirm_records");
+  m["files"].erase("plan");
+  report_fixture::write_json(dir / "surgery.json", m);
+  auto s = report_fixture::sweep_json();
+  s["layers"] = nlohmann::json::array();
+  report_fixture::write_json(dir / "sweep.json", s);
+
+  const auto d = an::read_surgery_dir(dir);
+  const std::string html = an::render_report_html(d);
+  CHECK(chart(html, "sweep").empty());
+  CHECK(html.find("sweep.json lists no layers.") != std::string::npos);
+  CHECK(count_of(chart(html, "loop-rates"), "<rect class=\"bar") == 5);  // base only, 4 probes + all
+  CHECK(count_of(chart(html, "phenotypes"), "<rect class=\"bar") == 3);  // token_period, list_collapse, no loop
+  CHECK(html.find("No candidate was chosen: only the base model&#39;s loop rates are shown.") != std::string::npos);
+  CHECK(html.find("No candidate passed: nothing was chosen.") != std::string::npos);
+  CHECK(html.find("Loop rate 0.65 &rarr; ?") != std::string::npos);
+  CHECK(html.find("Missing: the plan (plan.json): not produced (stage write: done).") != std::string::npos);
+  const std::string md = an::render_report_markdown(d);
+  CHECK(md.find("Loop rate: **0.65 → ?**") != std::string::npos);
+  CHECK(md.find("| (all probes) | 31/48 = 0.65 [0.50, 0.77] | – | – | – |") != std::string::npos);
+  fs::remove_all(dir);
+}
+
 TEST_CASE("report: scalpel report writes both files atomically, exit status 1 on bad input and 2 on misuse") {
   const auto dir = scalpel_test::temp_dir("report-cli");
   report_fixture::write_full(dir);

@@ -211,6 +211,11 @@ inline void section_sweep(html_out& h, const surgery_dir_data& d) {
     intro += " Most negative: layer " + std::to_string(s.layers[*hl].layer) + " (" +
              format_number(s.layers[*hl].delta) + ").";
   h.tag("p", intro);
+  if (s.layers.empty()) {
+    h.missing("sweep.json lists no layers.");
+    h.raw("</section>\n");
+    return;
+  }
   bar_chart c{"sweep", "Layer sweep: delta of the loop metric per layer", "layer", "delta M", {}, {}, true};
   for (std::size_t i = 0; i < s.layers.size(); ++i)
     c.bars.push_back({std::to_string(s.layers[i].layer), {s.layers[i].delta}, hl && *hl == i});

@@ -38,14 +38,18 @@ std::string slurp(const fs::path& p) {
   return {std::istreambuf_iterator<char>(f), {}};
 }
 
-/// A directory with the full fixture, made once per process.
+/// A directory with the full fixture, made once per process (and removed at exit).
 const fs::path& full_dir() {
-  static const fs::path dir = [] {
-    auto d = scalpel_test::temp_dir("report-full");
-    report_fixture::write_full(d);
-    return d;
-  }();
-  return dir;
+  struct holder {
+    fs::path dir = scalpel_test::temp_dir("report-full");
+    holder() { report_fixture::write_full(dir); }
+    ~holder() {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+  };
+  static const holder h;
+  return h.dir;
 }
 
 }  // namespace

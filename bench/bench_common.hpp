@@ -20,8 +20,8 @@
 #include <benchmark/benchmark.h>
 #include <xsimd/xsimd.hpp>
 
-#include "scalpel/simd/bandwidth.hpp"
 #include "scalpel/core/aligned_alloc.hpp"
+#include "scalpel/simd/bandwidth.hpp"
 #include "scalpel/simd/threads.hpp"
 #include "scalpel/tensor/dtype.hpp"
 #include "scalpel/tensor/matrix_ref.hpp"

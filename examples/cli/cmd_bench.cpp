@@ -12,7 +12,8 @@
 namespace scalpel_cli {
 namespace {
 
-constexpr const char* usage = R"(usage: scalpel bench --model PATH [--prompt-tokens N] [--gen-tokens N] [--repeats R] [--threads N] [--json]
+constexpr const char* usage =
+    R"(usage: scalpel bench --model PATH [--prompt-tokens N] [--gen-tokens N] [--repeats R] [--threads N] [--json]
 
 Time prefill (a random prompt of N tokens from an empty cache) and decode (G tokens one at a time, greedy) and
 report medians over R repeats, with the bytes of weights a decoded token touches, the achieved GB/s and the ratio
@@ -90,8 +91,10 @@ int run(args& a) {
   } else {
     std::printf("prefill %.1f tok/s, decode %.2f tok/s (medians of %zu, %d threads)\n", median(pre), dec_tok_s, repeats,
                 scalpel::simd::num_threads());
-    std::printf("decode touches %.1f MB of weights per token: %.1f GB/s", static_cast<double>(fp.weight_bytes) * 1e-6, gbps);
-    if (bw > 0) std::printf(" = %.0f%% of the measured read bandwidth (%.1f GB/s)", 100.0 * gbps / (bw * 1e-9), bw * 1e-9);
+    std::printf("decode touches %.1f MB of weights per token: %.1f GB/s", static_cast<double>(fp.weight_bytes) * 1e-6,
+                gbps);
+    if (bw > 0)
+      std::printf(" = %.0f%% of the measured read bandwidth (%.1f GB/s)", 100.0 * gbps / (bw * 1e-9), bw * 1e-9);
     std::printf("\n");
   }
   return 0;

@@ -1,9 +1,10 @@
 // Confirmation: candidate sets and plans, the judging rules, the choice of the smallest passing edit.
-#include <doctest/doctest.h>
+#include "scalpel/analysis/confirm.hpp"
 
+#include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
-#include "scalpel/analysis/confirm.hpp"
+#include "scalpel/analysis/eval_config.hpp"
 
 namespace an = scalpel::analysis;
 
@@ -21,8 +22,7 @@ TEST_CASE("confirm: cumulative top-k sets x strengths, named and planned") {
   CHECK(c[4].units.size() == 2);
   CHECK(c[0].plan.to_json()["edits"] == nlohmann::json::parse(R"([{"op":"strip","layer":2,"neurons":[37]}])"));
   CHECK(c[1].plan.to_json()["edits"] == nlohmann::json::parse(R"([{"op":"negate","layer":2,"neurons":[37]}])"));
-  CHECK(c[6].plan.to_json()["edits"] ==
-        nlohmann::json::parse(R"([{"op":"scale","layer":2,"neurons":[37],"factor":-0.5},
+  CHECK(c[6].plan.to_json()["edits"] == nlohmann::json::parse(R"([{"op":"scale","layer":2,"neurons":[37],"factor":-0.5},
                                   {"op":"scale","layer":3,"neurons":[5],"factor":-0.5}])"));
   for (const auto& x : c) CHECK(an::is_eval_name(x.name));
 
@@ -80,7 +80,11 @@ TEST_CASE("confirm: the smallest passing edit wins, then the smallest KL") {
   o.strengths = {0.0, -1.0};
   const auto c = an::make_candidates({{1, 1}, {1, 2}}, an::unit_kind::neuron, o);
   std::vector<an::candidate_result> rs;
-  for (const auto& x : c) rs.push_back({x});
+  for (const auto& x : c) {
+    an::candidate_result r;
+    r.cand = x;
+    rs.push_back(r);
+  }
   CHECK_FALSE(an::choose(rs).has_value());
   for (auto& r : rs) {
     r.evaluated = true;

@@ -1,11 +1,11 @@
 // `scalpel surgery` end to end on make-tiny models (random weights: whatever they do, the pipeline completes
 // and says what it found) and on the demo model through the CLI; exit codes for shards and usage errors;
 // `scalpel demo` discovering its planted neuron.
-#include <doctest/doctest.h>
-
 #include <filesystem>
+#include <fstream>
 #include <string>
 
+#include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
 #include "../support/cli_runner.hpp"
@@ -20,7 +20,8 @@ TEST_CASE("surgery cli: runs end to end on make-tiny models (dense and MoE)") {
   for (const char* variant : {"e2b", "26b-a4b"}) {
     CAPTURE(variant);
     const auto model = dir / variant;
-    const auto mk = run_scalpel(std::string("make-tiny --variant ") + variant + " --out " + shell_quote(model.string()));
+    const auto mk =
+        run_scalpel(std::string("make-tiny --variant ") + variant + " --out " + shell_quote(model.string()));
     REQUIRE_MESSAGE(mk.status == 0, mk.err);
     const auto out = dir / (std::string("run-") + variant);
     const std::string cmd = "surgery --model " + shell_quote(model.string()) + " --out " + shell_quote(out.string()) +
@@ -55,15 +56,26 @@ TEST_CASE("surgery cli: the demo model, sharded, then finished; usage and input 
   const auto demo = run_scalpel("demo --out " + shell_quote((dir / "demo").string()) + " --seeds 4 --json");
   REQUIRE_MESSAGE(demo.status == 0, demo.err);
   const auto base = dir / "demo" / "base";
-  const std::string common = "surgery --model " + shell_quote(base.string()) + " --out " +
-                             shell_quote((dir / "run").string()) +
-                             " --probes iau_constellations --seeds 4 --max-tokens 120 --threads 1 --mc none --quiet";
+  {
+    std::ofstream text(dir / "list.txt");  // reference text the demo model handles: the list before the attractor
+    for (const char* e : {"Andromeda", "Antlia", "Apus", "Aquarius", "Aquila", "Ara", "Aries", "Auriga"})
+      text << "- " << e << "\n";
+  }
+  const std::string common =
+      "surgery --model " + shell_quote(base.string()) + " --out " + shell_quote((dir / "run").string()) +
+      " --probes iau_constellations --seeds 4 --max-tokens 120 --threads 1 --mc none --max-kl 1 --quiet --guard-text " +
+      shell_quote((dir / "list.txt").string());
+  // Each shard runs its half of an evaluation, then waits (exit 3) until the other half is there.
   const auto s0 = run_scalpel(common + " --shard 0/2");
   CHECK_MESSAGE(s0.status == 3, s0.err);
-  const auto s1 = run_scalpel(common + " --shard 1/2");
-  CHECK_MESSAGE(s1.status == 3, s1.err);
-  const auto s2 = run_scalpel(common + " --shard 0/2");
+  scalpel_test::cli_result s2;
+  int runs = 0;
+  for (int shard = 1; runs < 8; shard = 1 - shard, ++runs) {
+    s2 = run_scalpel(common + " --shard " + std::to_string(shard) + "/2");
+    if (s2.status != 3) break;
+  }
   REQUIRE_MESSAGE(s2.status == 0, s2.err);
+  CHECK(runs >= 1);
   CHECK(s2.out.find("Loop rate") != std::string::npos);
   const auto sj = scalpel::io::read_json_file((dir / "run" / "surgery.json").string());
   CHECK(sj["result"]["chosen"].is_string());

@@ -1,17 +1,18 @@
 // The surgery pipeline on planted-loop models: it finds the planted circuit by itself, picks an edit that
 // removes the loop, resumes after an interruption with the same result, and splits its evaluations into shards.
-#include <doctest/doctest.h>
+#include "scalpel/analysis/surgery.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <set>
 #include <string>
 
+#include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
 #include "../support/cli_runner.hpp"
 #include "scalpel/analysis/planted_loop.hpp"
-#include "scalpel/analysis/surgery.hpp"
 #include "scalpel/io/json.hpp"
 #include "scalpel/simd/threads.hpp"
 
@@ -31,8 +32,11 @@ an::surgery_options planted_options(const an::planted_loop_model& d, const fs::p
             {"probes", {"iau_constellations"}},
             {"seeds", {{"count", seeds}, {"start", 100}}},
             {"budgets", {{{"max_tokens", 120}}}}};
-  for (std::size_t i = 0; i < 10; ++i) o.guard_text += "- " + d.entries[i] + "\n";
+  // The list before the attractor: text the model handles, where the loop neuron is not what speaks.
+  for (std::size_t i = 0; i + 1 < std::min<std::size_t>(11, d.options.attractor); ++i)
+    o.guard_text += "- " + d.entries[i] + "\n";
   o.mc.clear();
+  o.confirm.criteria.max_kl = 1.0;  // as scalpel demo: see cmd_demo.cpp
   o.max_bank_items = 8;
   o.confirm.strengths = {0.0, -1.0, 2.0};
   o.confirm.max_units = 2;
@@ -175,7 +179,7 @@ TEST_CASE("surgery: the pipeline finds circuits planted at other layers, neurons
   const an::planted_loop_options plantings[] = {
       {.seed = 3, .loop_layer = 3, .loop_neuron = 5, .attractor = 14},
       {.seed = 7, .loop_layer = 2, .loop_neuron = 101, .attractor = 9},
-      {.seed = 11, .loop_layer = 3, .loop_neuron = 77, .attractor = 20},
+      {.seed = 11, .loop_layer = 3, .loop_neuron = 77, .attractor = 12},
   };
   int k = 0;
   for (const auto& p : plantings) {

@@ -14,9 +14,9 @@ SCALPEL_BEGIN_NAMESPACE
 namespace model {
 
 struct decode_footprint {
-  std::size_t weight_bytes = 0;     ///< matrix bytes read per decoded token (expected value for MoE)
-  std::size_t output_head_bytes = 0;///< of which the tied output head (the embedding matrix)
-  std::size_t expert_bytes = 0;     ///< of which routed experts (top_k / num_experts of their total)
+  std::size_t weight_bytes = 0;        ///< matrix bytes read per decoded token (expected value for MoE)
+  std::size_t output_head_bytes = 0;   ///< of which the tied output head (the embedding matrix)
+  std::size_t expert_bytes = 0;        ///< of which routed experts (top_k / num_experts of their total)
   std::size_t kv_bytes_per_token = 0;  ///< KV-cache bytes appended per token (f32)
 };
 

@@ -4,12 +4,12 @@
 /// by the bytes of weights a token touches. Used by `scalpel bench` and the kernel benchmarks, so that achieved
 /// GB/s are always reported next to a bandwidth measured in the same run.
 
-#include <xsimd/xsimd.hpp>
-
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <vector>
+
+#include <xsimd/xsimd.hpp>
 
 #include "scalpel/config.hpp"
 #include "scalpel/core/aligned_alloc.hpp"

@@ -18,7 +18,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "scalpel/analysis/confirm.hpp"
 #include "scalpel/analysis/eval_record.hpp"
+#include "scalpel/analysis/guard.hpp"
+#include "scalpel/analysis/surgery_state.hpp"
 #include "scalpel/config.hpp"
 #include "scalpel/core/error.hpp"
 #include "scalpel/edit/plan.hpp"
@@ -27,9 +30,7 @@
 SCALPEL_BEGIN_NAMESPACE
 namespace analysis {
 
-inline constexpr std::string_view surgery_format = "scalpel.surgery/1";
-inline constexpr std::string_view confirm_format = "scalpel.confirm/1";
-inline constexpr std::string_view guard_format = "scalpel.guard/1";
+// surgery_format, confirm_format and guard_format come from the headers that write those files.
 
 // ---- surgery.json -------------------------------------------------------------------------------------------------
 
@@ -67,7 +68,7 @@ struct surgery_manifest {
 
 // ---- the pieces ---------------------------------------------------------------------------------------------------
 
-struct sweep_row {
+struct sweep_layer_row {
   std::size_t layer = 0;
   double metric = 0.0, delta = 0.0;
   std::optional<double> kl;
@@ -75,7 +76,7 @@ struct sweep_row {
 /// `sweep.json` (`scalpel sweep-layers --json`).
 struct sweep_data {
   double metric_base = 0.0;
-  std::vector<sweep_row> layers;
+  std::vector<sweep_layer_row> layers;
   std::string component, mode;
 };
 
@@ -90,7 +91,7 @@ struct attribution_data {
   std::vector<neuron_row> neurons;
 };
 
-struct expert_row {
+struct expert_table_row {
   std::size_t layer = 0, expert = 0;
   double delta_route = 0.0, delta_silence = 0.0;
   std::optional<double> freq, freq_clean;
@@ -98,7 +99,7 @@ struct expert_row {
 /// `experts.json` (`scalpel attribute-experts --json`).
 struct experts_data {
   double metric_base = 0.0;
-  std::vector<expert_row> experts;
+  std::vector<expert_table_row> experts;
 };
 
 /// A unit edited by a candidate: a neuron (`neuron` set) or an expert (`expert` set) of a layer.

@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -112,22 +113,29 @@ inline std::string fmt_num(double v) {
 }
 }  // namespace detail
 
+namespace detail {
+/// The units grouped by layer, layers in first-seen order: [(layer, indices)].
+inline std::vector<std::pair<std::size_t, std::vector<std::size_t>>> by_layer(const std::vector<edit_unit>& units) {
+  std::vector<std::pair<std::size_t, std::vector<std::size_t>>> out;
+  for (const auto& u : units) {
+    auto it = std::find_if(out.begin(), out.end(), [&](const auto& g) { return g.first == u.layer; });
+    if (it == out.end()) it = out.insert(out.end(), {u.layer, {}});
+    it->second.push_back(u.index);
+  }
+  return out;
+}
+}  // namespace detail
+
 /// The plan of a neuron set at one gain: strip (0), negate (−1) or scale, one edit per layer.
 inline edit::plan neuron_plan(const std::vector<edit_unit>& units, double strength) {
   edit::plan p;
-  std::vector<std::size_t> layers;
-  for (const auto& u : units)
-    if (std::find(layers.begin(), layers.end(), u.layer) == layers.end()) layers.push_back(u.layer);
-  for (const auto l : layers) {
-    std::vector<std::size_t> neurons;
-    for (const auto& u : units)
-      if (u.layer == l) neurons.push_back(u.index);
+  for (auto& [l, neurons] : detail::by_layer(units)) {
     if (strength == 0.0)
-      p.edits.emplace_back(edit::strip{l, neurons});
+      p.edits.emplace_back(edit::strip{l, std::move(neurons)});
     else if (strength == -1.0)
-      p.edits.emplace_back(edit::negate{l, neurons});
+      p.edits.emplace_back(edit::negate{l, std::move(neurons)});
     else
-      p.edits.emplace_back(edit::scale{l, neurons, static_cast<float>(strength)});
+      p.edits.emplace_back(edit::scale{l, std::move(neurons), static_cast<float>(strength)});
   }
   return p;
 }
@@ -135,17 +143,11 @@ inline edit::plan neuron_plan(const std::vector<edit_unit>& units, double streng
 /// The plan of an expert set: excluded from routing ("route") or silenced ("silence").
 inline edit::plan expert_plan(const std::vector<edit_unit>& units, const std::string& mode) {
   edit::plan p;
-  std::vector<std::size_t> layers;
-  for (const auto& u : units)
-    if (std::find(layers.begin(), layers.end(), u.layer) == layers.end()) layers.push_back(u.layer);
-  for (const auto l : layers) {
-    std::vector<std::size_t> experts;
-    for (const auto& u : units)
-      if (u.layer == l) experts.push_back(u.index);
+  for (auto& [l, experts] : detail::by_layer(units)) {
     if (mode == "route")
-      p.edits.emplace_back(edit::expert_mask{l, experts});
+      p.edits.emplace_back(edit::expert_mask{l, std::move(experts)});
     else
-      p.edits.emplace_back(edit::expert_silence{l, experts});
+      p.edits.emplace_back(edit::expert_silence{l, std::move(experts)});
   }
   return p;
 }

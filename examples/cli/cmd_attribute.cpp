@@ -9,6 +9,7 @@
 #include "scalpel/analysis/localization_json.hpp"
 
 namespace scalpel_cli {
+namespace cmd_attribute {  // named: unity builds put several commands in one TU
 namespace {
 
 constexpr const char* usage =
@@ -80,4 +81,5 @@ const registrar reg{{"attribute", "rank MLP neurons by their effect on the loop 
                      usage, &run, 232}};
 
 }  // namespace
+}  // namespace cmd_attribute
 }  // namespace scalpel_cli

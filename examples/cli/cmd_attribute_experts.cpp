@@ -10,6 +10,7 @@
 #include "scalpel/analysis/localization_json.hpp"
 
 namespace scalpel_cli {
+namespace cmd_attribute_experts {  // named: unity builds put several commands in one TU
 namespace {
 
 constexpr const char* usage =
@@ -63,4 +64,5 @@ const registrar reg{
     {"attribute-experts", "MoE: exact metric change from excluding / silencing each expert", usage, &run, 233}};
 
 }  // namespace
+}  // namespace cmd_attribute_experts
 }  // namespace scalpel_cli

@@ -12,6 +12,7 @@
 #include "scalpel/io/tokenizer.hpp"
 
 namespace scalpel_cli {
+namespace cmd_bank {  // named: unity builds put several commands in one TU
 namespace {
 
 constexpr const char* usage =
@@ -151,4 +152,5 @@ const registrar reg{
     {"bank", "build a loop bank (teacher-forced loop cases) from prompts or an eval run", usage, &run, 230}};
 
 }  // namespace
+}  // namespace cmd_bank
 }  // namespace scalpel_cli

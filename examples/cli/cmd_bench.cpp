@@ -10,6 +10,7 @@
 #include "scalpel/simd/threads.hpp"
 
 namespace scalpel_cli {
+namespace cmd_bench {  // named: unity builds put several commands in one TU
 namespace {
 
 constexpr const char* usage =
@@ -102,4 +103,5 @@ int run(args& a) {
 
 const registrar reg{{"bench", "prefill / decode speed and bandwidth use on a model", usage, &run, 90}};
 }  // namespace
+}  // namespace cmd_bench
 }  // namespace scalpel_cli

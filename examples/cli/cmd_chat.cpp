@@ -15,6 +15,7 @@
 #include "scalpel/io/tokenizer.hpp"
 
 namespace scalpel_cli {
+namespace cmd_chat {  // named: unity builds put several commands in one TU
 namespace {
 
 constexpr const char* usage_head =
@@ -158,4 +159,5 @@ int run(args& a) {
 const registrar reg{
     {"chat", "interactive multi-turn chat (Ctrl-C stops an answer, /reset, /think, /system)", usage_head, &run, 31}};
 }  // namespace
+}  // namespace cmd_chat
 }  // namespace scalpel_cli

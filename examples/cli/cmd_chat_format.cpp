@@ -12,6 +12,7 @@
 #include "tokenizer_options.hpp"
 
 namespace scalpel_cli {
+namespace cmd_chat_format {  // named: unity builds put several commands in one TU
 namespace {
 
 const std::string usage =
@@ -89,4 +90,5 @@ int run_chat_format(args& a) {
 const registrar reg{{"chat-format", "render a conversation in the Gemma 4 chat format", usage, &run_chat_format, 32}};
 
 }  // namespace
+}  // namespace cmd_chat_format
 }  // namespace scalpel_cli

@@ -17,6 +17,7 @@
 #include "scalpel/simd/threads.hpp"
 
 namespace scalpel_cli {
+namespace cmd_demo {  // named: unity builds put several commands in one TU
 namespace {
 
 constexpr const char* usage = R"(usage: scalpel demo [--out DIR] [--seeds N] [--json]
@@ -144,9 +145,10 @@ int run(args& a) {
   so.confirm.criteria.max_kl = 1.0;
   so.max_bank_items = 16;
   so.command = {"scalpel", "demo", "--out", out};
-  fs::remove_all(surgery_dir, ec);  // a fresh run every time: the demo is the story, not a resumable job
+  fs::remove_all(surgery_dir, ec);           // a fresh run every time: the demo is the story, not a resumable job
+  std::vector<std::string> candidate_lines;  // told after the localization, where they belong in the story
   so.log = [&](const std::string& line) {
-    if (line.rfind("candidate ", 0) == 0) std::fprintf(say, "   %s\n", line.c_str());
+    if (line.rfind("candidate ", 0) == 0) candidate_lines.push_back(line);
   };
   const auto result = an::run_surgery(so);
   const auto& J = result.summary;
@@ -175,6 +177,12 @@ int run(args& a) {
     if (rank == 0 && n["layer"] == demo.options.loop_layer && n["neuron"] == demo.options.loop_neuron) rank = i + 1;
   }
   std::fprintf(say, "   -> the planted neuron ranks #%zu\n", rank);
+  std::fprintf(say,
+               "   Confirmation: each candidate edit is re-run on the same %zu sampled generations; it passes with no "
+               "loops (Fisher vs the "
+               "base) and KL <= %.1f nats on the list\n",
+               surgery_seeds, so.confirm.criteria.max_kl);
+  for (const auto& line : candidate_lines) std::fprintf(say, "   %s\n", line.c_str());
   if (J["result"]["chosen"].is_null())
     scalpel::fail(scalpel::errc::invalid_argument, "demo: surgery chose no edit (" + surgery_dir + "/confirm.json)");
   const auto plan = scalpel::edit::plan::read(surgery_dir + "/plan.json");
@@ -240,4 +248,5 @@ int run(args& a) {
 
 const registrar reg{{"demo", "the end-to-end story on a built-in model: loop -> edit -> no loop", usage, &run, 0}};
 }  // namespace
+}  // namespace cmd_demo
 }  // namespace scalpel_cli

@@ -21,6 +21,7 @@
 #include "scalpel/core/error.hpp"
 
 namespace scalpel_cli {
+namespace cmd_detect {  // named: unity builds put several commands in one TU
 namespace {
 
 namespace an = scalpel::analysis;
@@ -305,4 +306,5 @@ const registrar reg{
     {"detect", "find repetition loops in saved text or token ids (loop report)", usage_text, &run_detect, 200}};
 
 }  // namespace
+}  // namespace cmd_detect
 }  // namespace scalpel_cli

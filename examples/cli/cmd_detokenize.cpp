@@ -11,6 +11,7 @@
 #include "tokenizer_options.hpp"
 
 namespace scalpel_cli {
+namespace cmd_detokenize {  // named: unity builds put several commands in one TU
 namespace {
 
 const std::string usage =
@@ -55,4 +56,5 @@ int run_detokenize(args& a) {
 const registrar reg{{"detokenize", "token ids -> text", usage, &run_detokenize, 31}};
 
 }  // namespace
+}  // namespace cmd_detokenize
 }  // namespace scalpel_cli

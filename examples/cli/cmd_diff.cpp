@@ -5,6 +5,7 @@
 #include "scalpel/edit/diff.hpp"
 
 namespace scalpel_cli {
+namespace cmd_diff {  // named: unity builds put several commands in one TU
 namespace {
 
 constexpr const char* usage = R"(usage: scalpel diff --base PATH --edited PATH [--json]
@@ -43,4 +44,5 @@ int run(args& a) {
 
 const registrar reg{{"diff", "recover the edit plan between two checkpoints", usage, &run, 45}};
 }  // namespace
+}  // namespace cmd_diff
 }  // namespace scalpel_cli

@@ -5,6 +5,7 @@
 #include "scalpel/edit/save.hpp"
 
 namespace scalpel_cli {
+namespace cmd_edit {  // named: unity builds put several commands in one TU
 namespace {
 
 constexpr const char* usage =
@@ -46,4 +47,5 @@ int run(args& a) {
 
 const registrar reg{{"edit", "apply an edit plan to the weights and save the checkpoint", usage, &run, 40}};
 }  // namespace
+}  // namespace cmd_edit
 }  // namespace scalpel_cli

@@ -25,6 +25,7 @@
 #include "scalpel/simd/threads.hpp"
 
 namespace scalpel_cli {
+namespace cmd_eval {  // named: unity builds put several commands in one TU
 namespace {
 
 namespace an = scalpel::analysis;
@@ -315,4 +316,5 @@ int run(args& a) {
 
 const registrar reg{{"eval", "loop-rate evaluation grid -> JSONL records (resumable, --shard i/n)", usage, &run, 220}};
 }  // namespace
+}  // namespace cmd_eval
 }  // namespace scalpel_cli

@@ -12,6 +12,7 @@
 #include "scalpel/core/atomic_file.hpp"
 
 namespace scalpel_cli {
+namespace cmd_eval_merge {  // named: unity builds put several commands in one TU
 namespace {
 
 namespace an = scalpel::analysis;
@@ -99,4 +100,5 @@ int run(args& a) {
 
 const registrar reg{{"eval-merge", "combine eval shards' JSONL files (dedupe, same-config check)", usage, &run, 221}};
 }  // namespace
+}  // namespace cmd_eval_merge
 }  // namespace scalpel_cli

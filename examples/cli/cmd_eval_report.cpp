@@ -9,6 +9,7 @@
 #include "scalpel/core/atomic_file.hpp"
 
 namespace scalpel_cli {
+namespace cmd_eval_report {  // named: unity builds put several commands in one TU
 namespace {
 
 namespace an = scalpel::analysis;
@@ -67,4 +68,5 @@ int run(args& a) {
 const registrar reg{
     {"eval-report", "summarise eval runs: loop rates (Wilson CI), outcomes, Fisher base vs edited", usage, &run, 222}};
 }  // namespace
+}  // namespace cmd_eval_report
 }  // namespace scalpel_cli

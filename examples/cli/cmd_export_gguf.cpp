@@ -8,6 +8,7 @@
 #include "scalpel/model/gguf_export.hpp"
 
 namespace scalpel_cli {
+namespace cmd_export_gguf {  // named: unity builds put several commands in one TU
 namespace {
 
 constexpr const char* usage =
@@ -58,4 +59,5 @@ int run(args& a) {
 const registrar reg{
     {"export-gguf", "write a GGUF llama.cpp loads (optionally with an edit baked in)", usage, &run, 50}};
 }  // namespace
+}  // namespace cmd_export_gguf
 }  // namespace scalpel_cli

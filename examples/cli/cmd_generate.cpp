@@ -10,6 +10,7 @@
 #include "scalpel/io/tokenizer.hpp"
 
 namespace scalpel_cli {
+namespace cmd_generate {  // named: unity builds put several commands in one TU
 namespace {
 
 constexpr const char* usage_head =
@@ -138,4 +139,5 @@ const std::string& full_usage() {
 const registrar reg{{"generate", "generate text (streamed, or --json), with any sampler and optional run-time edits",
                      full_usage(), &run, 30}};
 }  // namespace
+}  // namespace cmd_generate
 }  // namespace scalpel_cli

@@ -11,6 +11,7 @@
 #include "scalpel/io/tokenizer.hpp"
 
 namespace scalpel_cli {
+namespace cmd_guard {  // named: unity builds put several commands in one TU
 namespace {
 
 constexpr const char* usage = R"(usage: scalpel guard --model PATH (--edit PLAN.json | --against PATH2)
@@ -143,4 +144,5 @@ const registrar reg{{"guard", "capability guard: KL / perplexity on a text, mult
                      usage, &run, 236}};
 
 }  // namespace
+}  // namespace cmd_guard
 }  // namespace scalpel_cli

@@ -5,6 +5,7 @@
 #include "common.hpp"
 
 namespace scalpel_cli {
+namespace cmd_info {  // named: unity builds put several commands in one TU
 namespace {
 
 constexpr const char* usage = R"(usage: scalpel info --model PATH [--json]
@@ -113,4 +114,5 @@ int run(args& a) {
 
 const registrar reg{{"info", "describe a checkpoint (variant, geometry, sizes)", usage, &run, 10}};
 }  // namespace
+}  // namespace cmd_info
 }  // namespace scalpel_cli

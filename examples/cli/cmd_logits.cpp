@@ -7,6 +7,7 @@
 #include "scalpel/edit/runtime.hpp"
 
 namespace scalpel_cli {
+namespace cmd_logits {  // named: unity builds put several commands in one TU
 namespace {
 
 constexpr const char* usage =
@@ -70,4 +71,5 @@ int run(args& a) {
 
 const registrar reg{{"logits", "final logits of a token sequence (optionally with an edit plan)", usage, &run, 20}};
 }  // namespace
+}  // namespace cmd_logits
 }  // namespace scalpel_cli

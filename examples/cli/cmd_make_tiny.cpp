@@ -8,6 +8,7 @@
 #include "scalpel/model/random_model.hpp"
 
 namespace scalpel_cli {
+namespace cmd_make_tiny {  // named: unity builds put several commands in one TU
 namespace {
 
 constexpr const char* usage =
@@ -74,4 +75,5 @@ int run(args& a) {
 
 const registrar reg{{"make-tiny", "write a random-weight checkpoint of a Gemma 4 architecture", usage, &run, 80}};
 }  // namespace
+}  // namespace cmd_make_tiny
 }  // namespace scalpel_cli

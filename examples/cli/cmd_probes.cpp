@@ -9,6 +9,7 @@
 #include "scalpel/analysis/probes.hpp"
 
 namespace scalpel_cli {
+namespace cmd_probes {  // named: unity builds put several commands in one TU
 namespace {
 
 namespace an = scalpel::analysis;
@@ -63,4 +64,5 @@ const registrar reg{
     {"probes", "list, check or dump the probe suite (prompts + gold lists)", usage_text, &run_probes, 210}};
 
 }  // namespace
+}  // namespace cmd_probes
 }  // namespace scalpel_cli

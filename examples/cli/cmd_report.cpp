@@ -7,6 +7,7 @@
 #include "scalpel/analysis/report/surgery_report.hpp"
 
 namespace scalpel_cli {
+namespace cmd_report {  // named: unity builds put several commands in one TU
 namespace {
 
 constexpr const char* usage =
@@ -44,4 +45,5 @@ int run(args& a) {
 
 const registrar reg{{"report", "HTML + Markdown report of a surgery directory (charts, no network)", usage, &run, 234}};
 }  // namespace
+}  // namespace cmd_report
 }  // namespace scalpel_cli

@@ -12,6 +12,7 @@
 #include "scalpel/analysis/surgery.hpp"
 
 namespace scalpel_cli {
+namespace cmd_surgery {  // named: unity builds put several commands in one TU
 namespace {
 
 namespace an = scalpel::analysis;
@@ -192,4 +193,5 @@ const registrar reg{{"surgery",
                      usage, &run, 240}};
 
 }  // namespace
+}  // namespace cmd_surgery
 }  // namespace scalpel_cli

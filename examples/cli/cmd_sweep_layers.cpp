@@ -13,6 +13,7 @@
 #include "scalpel/io/tokenizer.hpp"
 
 namespace scalpel_cli {
+namespace cmd_sweep_layers {  // named: unity builds put several commands in one TU
 namespace {
 
 constexpr const char* usage = R"(usage: scalpel sweep-layers --model PATH --bank BANK.json [--component mlp|attn]
@@ -112,4 +113,5 @@ const registrar reg{
     {"sweep-layers", "ablate each layer's MLP / attention output: bank metric and KL per layer", usage, &run, 231}};
 
 }  // namespace
+}  // namespace cmd_sweep_layers
 }  // namespace scalpel_cli

@@ -11,6 +11,7 @@
 #include "tokenizer_options.hpp"
 
 namespace scalpel_cli {
+namespace cmd_tokenize {  // named: unity builds put several commands in one TU
 namespace {
 
 const std::string usage =
@@ -90,4 +91,5 @@ int run_tokenize(args& a) {
 const registrar reg{{"tokenize", "text -> token ids (Gemma tokenizer)", usage, &run_tokenize, 30}};
 
 }  // namespace
+}  // namespace cmd_tokenize
 }  // namespace scalpel_cli

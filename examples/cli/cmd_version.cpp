@@ -4,6 +4,7 @@
 #include "scalpel/version.hpp"
 
 namespace scalpel_cli {
+namespace cmd_version {  // named: unity builds put several commands in one TU
 namespace {
 int run_version(args& a) {
   a.finish();
@@ -12,4 +13,5 @@ int run_version(args& a) {
 }
 const registrar reg{{"version", "print the version", "usage: scalpel version", &run_version, 1000}};
 }  // namespace
+}  // namespace cmd_version
 }  // namespace scalpel_cli

@@ -3,6 +3,7 @@
 // the grid flags applied, as scalpel.eval-config/1 JSON for analysis::parse_eval_config. Usage text: cmd_eval.cpp.
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -168,7 +169,7 @@ inline nlohmann::json config_from_flags(args& a, std::string& base_dir, std::str
 
 inline std::string format_duration(double s) {
   if (!(s >= 0) || s > 1e7) return "--";
-  const auto t = static_cast<long long>(s + 0.5);
+  const long long t = std::llround(s);
   char buf[32];
   if (t >= 3600)
     std::snprintf(buf, sizeof buf, "%lldh%02lldm", t / 3600, t / 60 % 60);

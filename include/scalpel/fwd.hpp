@@ -5,17 +5,14 @@
 #include <cstddef>
 
 #include "scalpel/config.hpp"
+#include "scalpel/tensor/dtype.hpp"  // the dtype concept: redeclarations must repeat the constraint
 
 SCALPEL_BEGIN_NAMESPACE
-struct f32;
-struct f16;
-struct bf16;
-struct q8_0;
 struct layout_right;
 struct layout_stride;
-template <class DType, std::size_t Rank, class Layout>
+template <dtype DType, std::size_t Rank, class Layout>
 class tensor_view;
-template <class DType, std::size_t Rank>
+template <dtype DType, std::size_t Rank>
 class tensor;
 class any_tensor;
 class mapped_file;

@@ -11,6 +11,8 @@
 #include "localization_test_util.hpp"
 #include "scalpel/simd/threads.hpp"
 
+namespace ut_ablation_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 using namespace scalpel::model;
 namespace an = scalpel::analysis;
@@ -221,3 +223,5 @@ TEST_CASE("ablation: option errors") {
   bank.items[0].target = 5000;
   CHECK_THROWS_AS(an::sweep_layers(m, bank, o), scalpel::error);
 }
+
+}  // namespace ut_ablation_test

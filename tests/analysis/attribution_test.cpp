@@ -13,6 +13,8 @@
 #include "localization_test_util.hpp"
 #include "scalpel/simd/threads.hpp"
 
+namespace ut_attribution_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 using namespace scalpel::model;
 namespace an = scalpel::analysis;
@@ -162,3 +164,5 @@ TEST_CASE("attribution: bad input") {
   bank.items[0].contrast = bank.items[0].target;
   CHECK_THROWS_WITH_AS(an::attribute_neurons(m, bank, o), doctest::Contains("same token"), scalpel::error);
 }
+
+}  // namespace ut_attribution_test

@@ -24,6 +24,8 @@
 #include "scalpel/model/random_model.hpp"
 #include "scalpel/simd/threads.hpp"
 
+namespace ut_backprop_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 using namespace scalpel::model;
 namespace an = scalpel::analysis;
@@ -305,3 +307,5 @@ TEST_CASE("backprop: bad input is reported") {
   const std::vector<std::int32_t> bad{2, -1};
   CHECK_THROWS_AS(an::backprop(m, bad, 5, 1, {}), scalpel::error);
 }
+
+}  // namespace ut_backprop_test

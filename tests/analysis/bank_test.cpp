@@ -11,6 +11,8 @@
 #include "scalpel/analysis/bank_from_eval.hpp"
 #include "scalpel/simd/threads.hpp"
 
+namespace ut_bank_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 using namespace scalpel::model;
 namespace an = scalpel::analysis;
@@ -216,3 +218,5 @@ TEST_CASE("bank from eval records: multi-token entries cut at the first token wh
   CHECK(tok.decode(std::vector<std::int32_t>{it.target}).front() == 'A');
   CHECK(tok.decode(std::vector<std::int32_t>{it.contrast}).front() == 'K');
 }
+
+}  // namespace ut_bank_test

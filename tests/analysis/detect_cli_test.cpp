@@ -14,6 +14,8 @@
 
 #include "../support/cli_runner.hpp"
 
+namespace ut_detect_cli_test {  // one namespace per file: unity builds put several test files in one TU
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -202,3 +204,5 @@ TEST_CASE("scalpel probes: listing, dump, user files") {
   CHECK(bad.status == 1);
   CHECK(bad.err.find("format") != std::string::npos);
 }
+
+}  // namespace ut_detect_cli_test

@@ -14,6 +14,8 @@
 
 #include "scalpel/analysis/eval_grid.hpp"
 
+namespace ut_eval_config_test {  // one namespace per file: unity builds put several test files in one TU
+
 namespace an = scalpel::analysis;
 using nlohmann::json;
 
@@ -344,3 +346,5 @@ TEST_CASE("eval config: files, relative paths and the model fingerprint") {
   CHECK(msg.find("nope.json") != std::string::npos);
   std::filesystem::remove_all(dir);
 }
+
+}  // namespace ut_eval_config_test

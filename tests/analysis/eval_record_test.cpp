@@ -11,6 +11,8 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+namespace ut_eval_record_test {  // one namespace per file: unity builds put several test files in one TU
+
 namespace an = scalpel::analysis;
 using nlohmann::json;
 
@@ -138,3 +140,5 @@ TEST_CASE("eval output: append, reopen, repair an interrupted tail, exclusive lo
   CHECK_THROWS_AS(an::eval_output((path.parent_path() / "no-dir" / "x.jsonl").string()), scalpel::error);
   std::filesystem::remove_all(path.parent_path());
 }
+
+}  // namespace ut_eval_record_test

@@ -11,6 +11,8 @@
 
 #include "scalpel/analysis/eval_grid.hpp"
 
+namespace ut_eval_report_test {  // one namespace per file: unity builds put several test files in one TU
+
 namespace an = scalpel::analysis;
 using nlohmann::json;
 
@@ -174,3 +176,5 @@ TEST_CASE("eval summary: Markdown and CSV") {
   CHECK(an::eval_detail::csv_field("say \"x\"") == "\"say \"\"x\"\"\"");
   CHECK(an::eval_detail::md_escape("a|b") == "a\\|b");
 }
+
+}  // namespace ut_eval_report_test

@@ -15,6 +15,8 @@
 #include "scalpel/model/random_model.hpp"
 #include "scalpel/simd/threads.hpp"
 
+namespace ut_eval_runner_test {  // one namespace per file: unity builds put several test files in one TU
+
 namespace an = scalpel::analysis;
 namespace md = scalpel::model;
 using nlohmann::json;
@@ -213,3 +215,5 @@ TEST_CASE("eval runner: the demo model loops at T 1.0 and the plan removes it") 
   CHECK(cmp.loops == 0);
   CHECK(cmp.fisher.p_two_sided == doctest::Approx(2.0 / 70.0));  // 2 / C(8, 4)
 }
+
+}  // namespace ut_eval_runner_test

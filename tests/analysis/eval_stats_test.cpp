@@ -7,6 +7,8 @@
 
 #include <doctest/doctest.h>
 
+namespace ut_eval_stats_test {  // one namespace per file: unity builds put several test files in one TU
+
 namespace an = scalpel::analysis;
 
 namespace {
@@ -119,3 +121,5 @@ TEST_CASE("fisher: symmetry and degenerate tables") {
   CHECK(an::fisher_exact(4, 6, 4, 6).p_two_sided == doctest::Approx(1.0));
   CHECK(an::log_factorials(5).back() == doctest::Approx(std::log(120.0)));
 }
+
+}  // namespace ut_eval_stats_test

@@ -12,6 +12,8 @@
 #include "scalpel/edit.hpp"
 #include "scalpel/simd/threads.hpp"
 
+namespace ut_expert_attribution_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 using namespace scalpel::model;
 namespace an = scalpel::analysis;
@@ -96,3 +98,5 @@ TEST_CASE("expert attribution: a chosen layer, and errors") {
   CHECK_THROWS_WITH_AS(an::attribute_experts(dense, loc_test::random_bank(dense, 1, 4, 1)),
                        doctest::Contains("no MoE layers"), scalpel::error);
 }
+
+}  // namespace ut_expert_attribution_test

@@ -10,6 +10,8 @@
 
 #include "scalpel/core/error.hpp"
 
+namespace ut_list_score_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel::analysis;
 
 namespace {
@@ -162,3 +164,5 @@ TEST_CASE("list_score JSON has every field") {
   CHECK(j["duplicates"] == 1);
   CHECK(j["missing"] == nlohmann::json::array({"Argon"}));
 }
+
+}  // namespace ut_list_score_test

@@ -10,6 +10,8 @@
 #include "../support/cli_runner.hpp"
 #include "localization_test_util.hpp"
 
+namespace ut_localization_cli_test {  // one namespace per file: unity builds put several test files in one TU
+
 using scalpel_test::run_scalpel;
 using scalpel_test::shell_quote;
 namespace an = scalpel::analysis;
@@ -208,3 +210,5 @@ TEST_CASE("cli attribute-experts: JSON shape on an MoE model, error on a dense o
   CHECK(dense.status == 1);
   CHECK(dense.err.find("no MoE layers") != std::string::npos);
 }
+
+}  // namespace ut_localization_cli_test

@@ -11,6 +11,8 @@
 
 #include "scalpel/analysis/loop_monitor.hpp"
 
+namespace ut_loop_corpus_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel::analysis;
 
 namespace {
@@ -161,3 +163,5 @@ TEST_CASE("loop corpus: every item also runs through the text-only path with the
   REQUIRE(compared >= 30);
   CHECK(agree == compared);
 }
+
+}  // namespace ut_loop_corpus_test

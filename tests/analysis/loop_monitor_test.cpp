@@ -10,6 +10,8 @@
 #include "scalpel/analysis/loop_detect.hpp"
 #include "scalpel/core/error.hpp"
 
+namespace ut_loop_monitor_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel::analysis;
 
 namespace {
@@ -361,3 +363,5 @@ TEST_CASE("loop_monitor: a 100k-token generation streams through in one pass") {
   CHECK(r.tokens == 100000);
   CHECK(r.result == outcome::truncated);
 }
+
+}  // namespace ut_loop_monitor_test

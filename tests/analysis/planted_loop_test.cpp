@@ -7,6 +7,8 @@
 
 #include "scalpel/edit.hpp"
 
+namespace ut_planted_loop_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 using namespace scalpel::model;
 namespace ed = scalpel::edit;
@@ -66,3 +68,5 @@ TEST_CASE("planted loop: the list collapses onto the attractor, and a neuron edi
     }
   }
 }
+
+}  // namespace ut_planted_loop_test

@@ -15,6 +15,8 @@
 
 #include "scalpel/core/error.hpp"
 
+namespace ut_probes_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel::analysis;
 namespace fs = std::filesystem;
 
@@ -189,3 +191,5 @@ TEST_CASE("probe files: malformed files are errors naming the field") {
   // every message names the file
   CHECK(with(R"("id": "p")", R"("id": 7)").rfind("[scalpel.json] user.json: probes[0].id", 0) == 0);
 }
+
+}  // namespace ut_probes_test

@@ -11,6 +11,8 @@
 #include "scalpel/analysis/list_collapse.hpp"
 #include "scalpel/core/error.hpp"
 
+namespace ut_text_detectors_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel::analysis;
 
 namespace {
@@ -258,3 +260,5 @@ TEST_CASE("list_collapse: invalid thresholds are errors naming the field") {
   cfg.min_share = 0.0;
   CHECK_THROWS_WITH_AS(list_collapse_detector{cfg}, doctest::Contains("list_collapse.min_share"), scalpel::error);
 }
+
+}  // namespace ut_text_detectors_test

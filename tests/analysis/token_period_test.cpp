@@ -11,6 +11,8 @@
 #include "scalpel/analysis/ngram_repeat.hpp"
 #include "scalpel/core/error.hpp"
 
+namespace ut_token_period_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel::analysis;
 
 namespace {
@@ -238,3 +240,5 @@ TEST_CASE("ngram: a 100k-token stream without repeats does not fire") {
   CHECK(fire_index(d, noise(100000, 3)) == -1);
   CHECK(d.tokens() == 100000);
 }
+
+}  // namespace ut_token_period_test

@@ -7,6 +7,8 @@
 
 #include "../support/cli_runner.hpp"
 
+namespace ut_demo_cli_test {  // one namespace per file: unity builds put several test files in one TU
+
 using scalpel_test::run_scalpel;
 using scalpel_test::shell_quote;
 
@@ -39,3 +41,5 @@ TEST_CASE("demo: the loop rate drops from ~1 to ~0, and diff recovers the saved 
   CHECK(nlohmann::json::parse(info.out)["variant"] == "custom");
   std::filesystem::remove_all(dir);
 }
+
+}  // namespace ut_demo_cli_test

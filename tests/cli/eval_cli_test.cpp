@@ -20,6 +20,8 @@
 
 #include "../support/cli_runner.hpp"
 
+namespace ut_eval_cli_test {  // one namespace per file: unity builds put several test files in one TU
+
 using nlohmann::json;
 using scalpel_test::run_scalpel;
 using scalpel_test::shell_quote;
@@ -347,3 +349,5 @@ TEST_CASE("eval cli: config files, the canonical config, sampler flags and error
   CHECK(r.status == 2);
   fs::remove_all(dir);
 }
+
+}  // namespace ut_eval_cli_test

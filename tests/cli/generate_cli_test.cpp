@@ -8,6 +8,8 @@
 
 #include "../support/cli_runner.hpp"
 
+namespace ut_generate_cli_test {  // one namespace per file: unity builds put several test files in one TU
+
 using scalpel_test::run_scalpel;
 using scalpel_test::shell_quote;
 
@@ -127,3 +129,5 @@ TEST_CASE("generate and chat on the demo model: loops, stops, run-time edits, th
   CHECK(chat.out.find("[unknown command /bogus") != std::string::npos);
   std::filesystem::remove_all(dir);
 }
+
+}  // namespace ut_generate_cli_test

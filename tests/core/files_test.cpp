@@ -13,6 +13,8 @@
 #include "scalpel/core/mapped_file.hpp"
 #include "scalpel/tensor/any_tensor.hpp"
 
+namespace ut_files_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 namespace fs = std::filesystem;
 
@@ -103,3 +105,5 @@ TEST_CASE("error: stable ids in messages") {
   CHECK(e.code() == errc::plan);
   CHECK_THROWS_AS(fail(errc::io, "x"), error);
 }
+
+}  // namespace ut_files_test

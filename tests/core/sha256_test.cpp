@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+namespace ut_sha256_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 
 TEST_CASE("sha256: FIPS 180-4 test vectors") {
@@ -18,3 +20,5 @@ TEST_CASE("sha256: FIPS 180-4 test vectors") {
   for (std::size_t i = 0; i < million.size(); i += 777) h.update(std::string_view(million).substr(i, 777));
   CHECK(h.hex_digest() == sha256_hex(million));
 }
+
+}  // namespace ut_sha256_test

@@ -6,6 +6,8 @@
 #include "scalpel/edit.hpp"
 #include "scalpel/model/random_model.hpp"
 
+namespace ut_diff_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 using namespace scalpel::model;
 namespace ed = scalpel::edit;
@@ -105,3 +107,5 @@ TEST_CASE("diff: identical models, and changes that are not edits") {
   o.variant = tiny_variant::e2b;
   CHECK_THROWS_AS((void)ed::diff(a, random_model(o, 2)), error);
 }
+
+}  // namespace ut_diff_test

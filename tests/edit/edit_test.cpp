@@ -10,6 +10,8 @@
 
 #include "scalpel/model/random_model.hpp"
 
+namespace ut_edit_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 using namespace scalpel::model;
 namespace ed = scalpel::edit;
@@ -277,3 +279,5 @@ TEST_CASE("edit: plan JSON errors name the field") {
         std::string::npos);
   CHECK(err(R"([1,2])").find("expected a JSON object") != std::string::npos);
 }
+
+}  // namespace ut_edit_test

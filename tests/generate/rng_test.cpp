@@ -9,6 +9,8 @@
 
 #include "scalpel/generate/detail/det_math.hpp"
 
+namespace ut_rng_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 
 namespace {
@@ -123,3 +125,5 @@ TEST_CASE("det_math: exp_det and log_det agree with libm to a few ulp and handle
   CHECK(std::fabs(log_det(std::exp(1.0)) - 1.0) < 1e-15);
   CHECK(std::fabs(log_det(4.9406564584124654e-324) - std::log(4.9406564584124654e-324)) < 1e-12);
 }
+
+}  // namespace ut_rng_test

@@ -9,6 +9,8 @@
 
 #include "scalpel/generate/sampler.hpp"
 
+namespace ut_sampler_penalties_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 
 namespace {
@@ -291,3 +293,5 @@ TEST_CASE("DRY: breakers resolved from strings over the vocabulary text (llama.c
     CHECK_NOTHROW(gen::sampler{c});
   }
 }
+
+}  // namespace ut_sampler_penalties_test

@@ -11,6 +11,8 @@
 
 #include "scalpel/generate/sampler.hpp"
 
+namespace ut_sampler_stages_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 
 namespace {
@@ -191,3 +193,5 @@ TEST_CASE("sampler stages: a single candidate and masked tokens") {
   const float ninf = -std::numeric_limits<float>::infinity();
   check_probs(probs(c, {ninf, 0.0f, ninf, 0.0f, ninf}), {0, 0.5, 0, 0.5, 0});
 }
+
+}  // namespace ut_sampler_stages_test

@@ -10,6 +10,8 @@
 
 #include <doctest/doctest.h>
 
+namespace ut_sampler_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 
 namespace {
@@ -363,3 +365,5 @@ TEST_CASE("sampler: llama.cpp defaults and ban_tokens") {
     CHECK(id != 2);
   }
 }
+
+}  // namespace ut_sampler_test

@@ -9,6 +9,8 @@
 
 #include "scalpel/generate/rng.hpp"
 
+namespace ut_stop_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 using gen::action;
 using gen::stop_reason;
@@ -297,3 +299,5 @@ TEST_CASE("stop: feed helper sanity (a plain stream without stop strings passes 
   gen::stop_state st(gen::stop_config{});
   CHECK(feed(st, {"a", "b", "c"}) == "abc");
 }
+
+}  // namespace ut_stop_test

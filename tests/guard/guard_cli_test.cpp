@@ -12,6 +12,8 @@
 #include "guard_test_util.hpp"
 #include "scalpel/analysis/guard_builtin.hpp"
 
+namespace ut_guard_cli_test {  // one namespace per file: unity builds put several test files in one TU
+
 using scalpel_test::run_scalpel;
 using scalpel_test::shell_quote;
 
@@ -187,3 +189,5 @@ TEST_CASE("cli guard: usage errors exit 2, bad input exits 1 naming the problem"
   CHECK(r.status == 1);
   CHECK(r.err.find("the tokenizers differ at token id 70") != std::string::npos);
 }
+
+}  // namespace ut_guard_cli_test

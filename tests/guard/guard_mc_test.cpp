@@ -21,6 +21,8 @@
 #include "scalpel/model/random_model.hpp"
 #include "scalpel/simd/threads.hpp"
 
+namespace ut_guard_mc_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 using namespace scalpel::model;
 namespace an = scalpel::analysis;
@@ -292,3 +294,5 @@ TEST_CASE("guard report: scalpel.guard/1 JSON has exactly the documented shape a
   CHECK_THROWS_WITH_AS(an::guard_report::from_json(broken, "g.json"), doctest::Contains("g.json: field 'mc.flipped'"),
                        error);
 }
+
+}  // namespace ut_guard_mc_test

@@ -15,6 +15,8 @@
 #include "scalpel/model/random_model.hpp"
 #include "scalpel/simd/threads.hpp"
 
+namespace ut_guard_text_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 using namespace scalpel::model;
 namespace an = scalpel::analysis;
@@ -206,3 +208,5 @@ TEST_CASE("guard text: tokenized text on a golden model, and the tokenizer compa
   CHECK_THROWS_WITH_AS(an::check_same_tokenizer(tok, tiny640), doctest::Contains("has 512 tokens, tiny640 has 640"),
                        error);
 }
+
+}  // namespace ut_guard_text_test

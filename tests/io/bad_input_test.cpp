@@ -16,6 +16,8 @@
 #include "scalpel/io/gguf.hpp"
 #include "scalpel/io/safetensors.hpp"
 
+namespace ut_bad_input_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 using namespace io_test;
 
@@ -519,3 +521,5 @@ TEST_CASE("bad input: random corruption of GGUF headers never crashes") {
   CHECK(rejected > 50);
   MESSAGE("random GGUF header corruption: " << rejected << " rejected, " << ok << " still valid");
 }
+
+}  // namespace ut_bad_input_test

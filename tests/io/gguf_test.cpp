@@ -11,6 +11,8 @@
 #include "io_test_util.hpp"
 #include "scalpel/tensor/tensor.hpp"
 
+namespace ut_gguf_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 using namespace io_test;
 
@@ -245,3 +247,5 @@ TEST_CASE("gguf writer: refuses to overwrite its input; a failed write leaves no
   expect_error([&] { io::write_gguf(tmp / "edited.gguf", g.metadata, g.tensors, opt); }, errc::already_exists,
                {"exists"});
 }
+
+}  // namespace ut_gguf_test

@@ -13,6 +13,8 @@
 #include "scalpel/io/json.hpp"
 #include "scalpel/io/safetensors.hpp"
 
+namespace ut_golden_formats_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 using namespace io_test;
 
@@ -233,3 +235,5 @@ TEST_CASE("golden: tokenizer metadata is kept and accessible") {
   // insertion order = file order
   CHECK(g.metadata.entries().front().first == "general.architecture");
 }
+
+}  // namespace ut_golden_formats_test

@@ -8,6 +8,8 @@
 
 #include "io_test_util.hpp"
 
+namespace ut_json_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 using namespace io_test;
 
@@ -88,3 +90,5 @@ TEST_CASE("json_field: the golden configs read through it") {
     CHECK(root["text_config"]["layer_types"].size() == root["text_config"].value<std::size_t>("num_hidden_layers"));
   }
 }
+
+}  // namespace ut_json_test

@@ -16,6 +16,8 @@
 #include "scalpel/io/json.hpp"
 #include "scalpel/tensor/tensor.hpp"
 
+namespace ut_safetensors_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 using namespace io_test;
 
@@ -306,3 +308,5 @@ TEST_CASE("check_finite: finds NaN and Inf in every float dtype") {
   // golden weights are finite
   CHECK_NOTHROW(io::require_finite(io::read_safetensors(golden_dir + "/e2b-like").tensors));
 }
+
+}  // namespace ut_safetensors_test

@@ -13,6 +13,8 @@
 #include "scalpel/edit/runtime.hpp"
 #include "scalpel/model/loader.hpp"
 
+namespace ut_export_llamacpp_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 using scalpel_test::run_scalpel;
 using scalpel_test::shell_quote;
@@ -119,3 +121,5 @@ TEST_CASE("llama.cpp: exported bf16 and q8_0 GGUFs load and agree with scalpel o
   }
   std::filesystem::remove_all(dir);
 }
+
+}  // namespace ut_export_llamacpp_test

@@ -4,6 +4,8 @@
 
 #include "scalpel/model/hf_config.hpp"
 
+namespace ut_config_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 using namespace scalpel::model;
 
@@ -202,3 +204,5 @@ TEST_CASE("config: RoPE inverse frequencies follow the head-dim convention on fu
   const auto& s = c.layers[0];
   CHECK(s.inv_freq(127) == doctest::Approx(std::pow(1e4, -254.0 / 256.0)).epsilon(1e-6));
 }
+
+}  // namespace ut_config_test

@@ -10,6 +10,8 @@
 #include "scalpel/model/loader.hpp"
 #include "scalpel/simd/threads.hpp"
 
+namespace ut_forward_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 using namespace scalpel::model;
 
@@ -186,3 +188,5 @@ TEST_CASE("hooks: no_hooks and an empty dynamic registry give identical logits")
   m.forward(ids, cache, l, logits_mode::all, none);
   CHECK(l == m.logits(ids, logits_mode::all));
 }
+
+}  // namespace ut_forward_test

@@ -13,6 +13,8 @@
 #include "scalpel/edit.hpp"
 #include "scalpel/model/loader.hpp"
 
+namespace ut_gguf_export_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 using namespace scalpel::model;
 
@@ -72,3 +74,5 @@ TEST_CASE("export-gguf: HF -> GGUF -> scalpel gives identical logits, with and w
   }
   std::filesystem::remove_all(dir);
 }
+
+}  // namespace ut_gguf_export_test

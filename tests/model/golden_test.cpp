@@ -12,6 +12,8 @@
 
 #include "scalpel/model/loader.hpp"
 
+namespace ut_golden_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 using namespace scalpel::model;
 
@@ -130,3 +132,5 @@ TEST_CASE("golden: the Q8_0 GGUF stays close to the references") {
     }
   }
 }
+
+}  // namespace ut_golden_test

@@ -8,6 +8,8 @@
 
 #include "scalpel/model/random_model.hpp"
 
+namespace ut_make_tiny_ref_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 using namespace scalpel::model;
 
@@ -37,3 +39,5 @@ TEST_CASE("make-tiny: real layer patterns at tiny width match the numpy referenc
     }
   }
 }
+
+}  // namespace ut_make_tiny_ref_test

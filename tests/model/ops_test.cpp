@@ -9,6 +9,8 @@
 #include "scalpel/model/ffn.hpp"
 #include "scalpel/model/hf_config.hpp"
 
+namespace ut_ops_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 using namespace scalpel::model;
 
@@ -141,3 +143,5 @@ TEST_CASE("ple: per-layer inputs have shape [T, L, P] and combine both parts") {
   CHECK(c.ple_dim == 16);
   CHECK(c.num_layers * c.ple_dim == 160);  // the [V, L·P] table row width
 }
+
+}  // namespace ut_ops_test

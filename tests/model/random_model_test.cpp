@@ -10,6 +10,8 @@
 #include "scalpel/model/model.hpp"
 #include "scalpel/simd/threads.hpp"
 
+namespace ut_random_model_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 using namespace scalpel::model;
 
@@ -116,3 +118,5 @@ TEST_CASE("make-tiny: config.json round-trips through the HF parser") {
   CHECK(tok["model"]["vocab"]["\n"] == 107);
   CHECK(tok["model"]["vocab"].size() == 1024);
 }
+
+}  // namespace ut_random_model_test

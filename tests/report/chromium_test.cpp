@@ -20,6 +20,8 @@
 #include "fixture.hpp"
 #include "scalpel/analysis/report/surgery_report.hpp"
 
+namespace ut_chromium_test {  // one namespace per file: unity builds put several test files in one TU
+
 namespace fs = std::filesystem;
 using scalpel_test::shell_quote;
 
@@ -144,3 +146,5 @@ TEST_CASE("report in headless Chromium: charts laid out, nothing failed to load,
   CHECK(cd["resources"] != "0");
   fs::remove_all(work);
 }
+
+}  // namespace ut_chromium_test

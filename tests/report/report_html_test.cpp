@@ -15,6 +15,8 @@
 #include "fixture.hpp"
 #include "scalpel/analysis/report/surgery_report.hpp"
 
+namespace ut_report_html_test {  // one namespace per file: unity builds put several test files in one TU
+
 namespace an = scalpel::analysis;
 namespace fs = std::filesystem;
 
@@ -277,3 +279,5 @@ TEST_CASE("report: scalpel report writes both files atomically, exit status 1 on
   CHECK(r.err.find("sweep.json") != std::string::npos);
   fs::remove_all(dir);
 }
+
+}  // namespace ut_report_html_test

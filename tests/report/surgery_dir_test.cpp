@@ -10,6 +10,8 @@
 #include "../support/cli_runner.hpp"
 #include "fixture.hpp"
 
+namespace ut_surgery_dir_test {  // one namespace per file: unity builds put several test files in one TU
+
 namespace an = scalpel::analysis;
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -149,3 +151,5 @@ TEST_CASE("surgery dir: malformed files are errors naming the file and field") {
   }
   fs::remove_all(dir);
 }
+
+}  // namespace ut_surgery_dir_test

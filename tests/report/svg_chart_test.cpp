@@ -8,6 +8,8 @@
 
 #include <doctest/doctest.h>
 
+namespace ut_svg_chart_test {  // one namespace per file: unity builds put several test files in one TU
+
 namespace an = scalpel::analysis;
 
 namespace {
@@ -72,3 +74,5 @@ TEST_CASE("svg chart: interval rows with whiskers") {
   // Ticks at 0, 0.2, ..., 1 (a 1/2/5 step).
   for (const char* t : {">0<", ">0.2<", ">0.4<", ">1<"}) CHECK(svg.find(t) != std::string::npos);
 }
+
+}  // namespace ut_svg_chart_test

@@ -16,6 +16,8 @@
 #include "scalpel/simd/threads.hpp"
 #include "simd_test_util.hpp"
 
+namespace ut_matmul_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 using simd_test::offset_buffer;
 
@@ -325,3 +327,5 @@ TEST_CASE("matmul (opt-in bf16 dot-product prefill): within the bf16-activation 
   }
 }
 #endif
+
+}  // namespace ut_matmul_test

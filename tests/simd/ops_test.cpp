@@ -18,6 +18,8 @@
 
 #include "simd_test_util.hpp"
 
+namespace ut_ops_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 using simd_test::offset_buffer;
 
@@ -321,3 +323,5 @@ TEST_CASE("ops: add and axpy are exact (fused where the arch has FMA); dot is wi
   CHECK(y == std::vector<float>{2.0f, 4.0f, 6.0f});
   CHECK(simd::dot(y.data(), x.data(), 3) == 14.0f);
 }
+
+}  // namespace ut_ops_test

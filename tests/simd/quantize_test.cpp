@@ -15,6 +15,8 @@
 #include "scalpel/core/error.hpp"
 #include "simd_test_util.hpp"
 
+namespace ut_quantize_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 
 namespace {
@@ -160,3 +162,5 @@ TEST_CASE("quantize_q8_0: bad input throws (length not whole blocks, non-finite 
   std::vector<float> empty;
   CHECK(error_code_of(empty) == errc{});  // zero blocks: nothing to do
 }
+
+}  // namespace ut_quantize_test

@@ -6,6 +6,8 @@
 
 #include "scalpel/analysis/eval_config.hpp"
 
+namespace ut_confirm_test {  // one namespace per file: unity builds put several test files in one TU
+
 namespace an = scalpel::analysis;
 
 TEST_CASE("confirm: cumulative top-k sets x strengths, named and planned") {
@@ -123,3 +125,5 @@ TEST_CASE("confirm: count_loops splits enumeration and control records of one va
   CHECK(c.control_loops == 1);
   CHECK(c.control_n == 1);
 }
+
+}  // namespace ut_confirm_test

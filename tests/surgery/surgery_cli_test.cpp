@@ -11,6 +11,8 @@
 #include "../support/cli_runner.hpp"
 #include "scalpel/io/json.hpp"
 
+namespace ut_surgery_cli_test {  // one namespace per file: unity builds put several test files in one TU
+
 using scalpel_test::run_scalpel;
 using scalpel_test::shell_quote;
 namespace fs = std::filesystem;
@@ -115,3 +117,5 @@ TEST_CASE("demo: discovers its planted neuron and writes the surgery report") {
   CHECK(r.err.find("the planted neuron ranks #1") != std::string::npos);
   fs::remove_all(dir);
 }
+
+}  // namespace ut_surgery_cli_test

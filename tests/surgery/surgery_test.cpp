@@ -16,6 +16,8 @@
 #include "scalpel/io/json.hpp"
 #include "scalpel/simd/threads.hpp"
 
+namespace ut_surgery_test {  // one namespace per file: unity builds put several test files in one TU
+
 namespace an = scalpel::analysis;
 namespace fs = std::filesystem;
 
@@ -212,3 +214,5 @@ TEST_CASE("surgery: bad settings are errors naming the problem") {
   CHECK_THROWS_AS(an::run_surgery(o), scalpel::error);
   fs::remove_all(dir);
 }
+
+}  // namespace ut_surgery_test

@@ -6,6 +6,8 @@
 
 #include "scalpel/tensor/eigen_interop.hpp"
 
+namespace ut_any_tensor_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 
 TEST_CASE("any_tensor: as<DType, Rank>() un-erases once and checks dtype, rank and byte size") {
@@ -77,3 +79,5 @@ TEST_CASE("eigen interop maps views without copying, honouring strides") {
   auto col = as_eigen(t.cview().col(3));
   CHECK(col.sum() == 3.0f + 7.0f + 11.0f);
 }
+
+}  // namespace ut_any_tensor_test

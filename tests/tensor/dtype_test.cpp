@@ -7,6 +7,8 @@
 
 #include <doctest/doctest.h>
 
+namespace ut_dtype_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 
 namespace {
@@ -110,3 +112,5 @@ TEST_CASE("dtype: runtime ids and layouts") {
   CHECK(decode<bf16>(encode<bf16>(2.5f)) == 2.5f);
   CHECK(decode<f16>(encode<f16>(-0.125f)) == -0.125f);
 }
+
+}  // namespace ut_dtype_test

@@ -7,6 +7,8 @@
 
 #include "scalpel/tensor/tensor.hpp"
 
+namespace ut_view_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 
 static_assert(std::is_trivially_copyable_v<matrix_view<f32>>);
@@ -98,3 +100,5 @@ TEST_CASE("tensor: zero-initialised, aligned, move-only with an explicit clone")
   CHECK(moved.view()(2, 6) == 5.0f);
   static_assert(!std::is_copy_constructible_v<tensor<f32, 2>>);
 }
+
+}  // namespace ut_view_test

@@ -14,6 +14,8 @@
 #include "scalpel/io/tokenizer.hpp"
 #include "tokenizer_test_util.hpp"
 
+namespace ut_chat_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 using gen::chat_family;
 using gen::chat_message;
@@ -166,3 +168,5 @@ TEST_CASE("chat: rendered prompts encode to the expected ids with the real token
   CHECK(parsed.thinking == "reasoning");
   CHECK(parsed.answer == "answer");
 }
+
+}  // namespace ut_chat_test

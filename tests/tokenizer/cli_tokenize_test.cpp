@@ -15,6 +15,8 @@
 #include "../support/cli_runner.hpp"
 #include "tokenizer_test_util.hpp"
 
+namespace ut_cli_tokenize_test {  // one namespace per file: unity builds put several test files in one TU
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -137,3 +139,5 @@ TEST_CASE("cli: detokenize and chat-format") {
   CHECK(r.status == 1);  // the small tokenizer has no <|turn>
   fs::remove_all(dir);
 }
+
+}  // namespace ut_cli_tokenize_test

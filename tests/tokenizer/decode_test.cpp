@@ -11,6 +11,8 @@
 #include "scalpel/io/tokenizer.hpp"
 #include "tokenizer_test_util.hpp"
 
+namespace ut_decode_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 using tok_test::gemma;
 using tok_test::show;
@@ -158,3 +160,5 @@ TEST_CASE("decode: special tokens, skip_specials, out-of-range ids") {
   io::stream_decoder d(g);
   CHECK_THROWS_AS(d.push(262144), scalpel::error);
 }
+
+}  // namespace ut_decode_test

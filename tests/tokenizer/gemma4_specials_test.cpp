@@ -10,6 +10,8 @@
 #include "scalpel/io/tokenizer.hpp"
 #include "tokenizer_test_util.hpp"
 
+namespace ut_gemma4_specials_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 using tok_test::gemma;
 using tok_test::gemma_unpatched;
@@ -182,3 +184,5 @@ TEST_CASE("gemma4 table: from_vocab (GGUF arrays) reproduces the tokenizer.json 
     CHECK(show(t4.encode(s)) == show(gemma().encode(s)));
   }
 }
+
+}  // namespace ut_gemma4_specials_test

@@ -10,6 +10,8 @@
 #include "scalpel/io/tokenizer.hpp"
 #include "tokenizer_test_util.hpp"
 
+namespace ut_gguf_vocab_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 using tok_test::show;
 
@@ -39,3 +41,5 @@ TEST_CASE("gguf: the golden models' embedded tokenizer gives the reference ids")
     }
   }
 }
+
+}  // namespace ut_gguf_vocab_test

@@ -9,6 +9,8 @@
 #include "scalpel/io/tokenizer.hpp"
 #include "tokenizer_test_util.hpp"
 
+namespace ut_golden_small_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 using tok_test::show;
 
@@ -70,3 +72,5 @@ TEST_CASE("golden tokenizers: from_vocab with the same arrays gives the same tok
   CHECK(u.type(5) == io::token_type::byte);
   CHECK(show(u.encode("the \xE4\xB8\xAD")) == show(v.encode("the \xE4\xB8\xAD")));
 }
+
+}  // namespace ut_golden_small_test

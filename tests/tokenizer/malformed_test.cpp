@@ -13,6 +13,8 @@
 #include "scalpel/io/tokenizer.hpp"
 #include "tokenizer_test_util.hpp"
 
+namespace ut_malformed_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 using json = nlohmann::json;
 
@@ -160,3 +162,5 @@ TEST_CASE("malformed vocab arrays (GGUF path) and model paths") {
   CHECK(io::load_tokenizer(SCALPEL_TEST_DATA_DIR "/golden/e2b-like/model-f32.gguf").vocab_size() == 512);
   CHECK(code([&] { (void)io::load_tokenizer("/nonexistent/model.gguf"); }) == errc::io);
 }
+
+}  // namespace ut_malformed_test

@@ -11,6 +11,8 @@
 #include "scalpel/io/tokenizer.hpp"
 #include "tokenizer_test_util.hpp"
 
+namespace ut_reference_test {  // one namespace per file: unity builds put several test files in one TU
+
 using namespace scalpel;
 using tok_test::gemma;
 using tok_test::gemma_unpatched;
@@ -120,3 +122,5 @@ TEST_CASE("tokenizer: newline, tab and space runs follow the reference past the 
   CHECK(show(g.encode("tabs\tand\ttabs\t\tdouble")) == show({39218, 255968, 624, 255968, 39218, 255969, 7902}));
   CHECK(show(g.encode("  leading spaces and trailing spaces   ")) == show({138, 26016, 9952, 532, 45330, 9952, 139}));
 }
+
+}  // namespace ut_reference_test

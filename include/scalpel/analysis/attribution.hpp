@@ -188,6 +188,7 @@ inline attribution_result attribute_neurons(const model::gemma4_model& m, const 
         pick.push_back((*list)[k]);
       }
   std::vector<neuron_score> listed;
+  listed.reserve(std::max(top, pick.size()));
   for (const auto k : pick) listed.push_back(all[k]);
   for (std::size_t k = 0; listed.size() < top && k < by_score.size(); ++k)
     if (!taken[by_score[k]]) {
@@ -211,6 +212,7 @@ inline attribution_result attribute_neurons(const model::gemma4_model& m, const 
   // Per-position terms of the listed neurons (a second gradient pass: storing every neuron's terms would not fit).
   if (o.per_position && !listed.empty()) {
     std::vector<std::size_t> need;
+    need.reserve(listed.size());
     for (const auto& s : listed) need.push_back(s.layer);
     std::sort(need.begin(), need.end());
     need.erase(std::unique(need.begin(), need.end()), need.end());

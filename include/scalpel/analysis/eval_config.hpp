@@ -166,7 +166,7 @@ inline std::string resolve_path(const std::string& p, const std::string& base_di
 }
 
 inline std::string checked_name(const io::json_field& f) {
-  const auto s = f.get<std::string>();
+  auto s = f.get<std::string>();
   if (!is_eval_name(s)) f.fail_here("'" + s + "' is not a valid name (1-64 characters of A-Z a-z 0-9 _ . + -)");
   return s;
 }

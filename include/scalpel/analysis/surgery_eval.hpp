@@ -122,7 +122,7 @@ inline eval_stage_result run_eval_stage(const eval_stage_context& ctx, const eva
     eval_output out((ctx.dir / file).string());
     eval_callbacks cb;
     cb.on_token = [&](std::size_t) { return !ctx.keep_going || ctx.keep_going(); };
-    cb.on_record = [&](const eval_task&, nlohmann::json rec) {
+    cb.on_record = [&](const eval_task&, const nlohmann::json& rec) {
       out.append(rec);
       if (ctx.progress) ctx.progress(++done, all.size());
     };

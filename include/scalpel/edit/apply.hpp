@@ -188,6 +188,7 @@ inline std::vector<any_tensor> edited_tensors(const model::gemma4_model& m, cons
 inline journal apply(model::gemma4_model& m, const plan& p) {
   auto changed = edited_tensors(m, p);
   std::vector<any_tensor> originals;
+  originals.reserve(changed.size());
   for (const auto& t : changed) originals.push_back(*m.tensors().find(t.name()));
   m.replace_tensors(changed);
   return journal(std::move(originals));

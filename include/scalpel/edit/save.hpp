@@ -86,7 +86,7 @@ inline nlohmann::json save_edited(model::gemma4_model& m, const model::model_fil
   if (p.base_model.empty()) p.base_model = files.weights_path;
   p.base_extra["format"] = std::string(model::format_name(m.format()));
   if (!hashes.empty()) p.base_extra["sha256"] = hashes;
-  const nlohmann::json manifest = p.to_json();
+  nlohmann::json manifest = p.to_json();  // returned: not const, so it moves
 
   log("applying " + std::to_string(p.edits.size()) + " edit(s)");
   journal j = apply(m, p);  // m now holds the edited records (copies of the touched tensors only)

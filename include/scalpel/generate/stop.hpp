@@ -198,13 +198,13 @@ class stop_state {
     }
     a.text = release_safe_text();
 
-    if (loop_detected && cfg_.stop_on_loop) return with_text(stop_now(stop_reason::loop, true), std::move(a.text));
+    if (loop_detected && cfg_.stop_on_loop) return with_text(stop_now(stop_reason::loop, true), a.text);
     if (cfg_.max_tokens >= 0 && generated_ >= cfg_.max_tokens) {
-      return with_text(stop_now(stop_reason::max_tokens, true), std::move(a.text));
+      return with_text(stop_now(stop_reason::max_tokens, true), a.text);
     }
     if (in_thinking_ && cfg_.thinking_budget >= 0 && thinking_used_ >= cfg_.thinking_budget) {
       if (cfg_.on_thinking_budget == thinking_overflow::stop) {
-        return with_text(stop_now(stop_reason::thinking_budget, true), std::move(a.text));
+        return with_text(stop_now(stop_reason::thinking_budget, true), a.text);
       }
       a.what = action::kind::force_token;
       a.token = cfg_.channel_close_id;
@@ -257,7 +257,7 @@ class stop_state {
     return a;
   }
 
-  static action with_text(action a, std::string before) {
+  static action with_text(action a, const std::string& before) {
     a.text.insert(0, before);
     return a;
   }

@@ -226,7 +226,7 @@ struct gguf_tensor_entry {
 /// @throws scalpel::error `errc::format` (anything that breaks the format: magic, truncation, counts,
 /// type ids, alignment, offsets, overlaps, names), `errc::unsupported` (v1 / big-endian files; quantisation
 /// types other than Q8_0 unless allowed). Messages name the file, the key or tensor, and the byte offset.
-inline gguf_file parse_gguf(std::span<const std::byte> bytes, std::shared_ptr<const void> keepalive,
+inline gguf_file parse_gguf(std::span<const std::byte> bytes, const std::shared_ptr<const void>& keepalive,
                             const std::string& name, const gguf_read_options& opt = {}) {
   detail::byte_cursor c(bytes, name);
   gguf_file f;

@@ -297,6 +297,8 @@ class gguf_metadata {
   static std::string type_label() {
     return (std::is_signed_v<T> ? "int" : "uint") + std::to_string(8 * sizeof(T));
   }
+  // E may be int8_t: converting it to a wider integer is the point (range checked), not a char misuse.
+  // NOLINTBEGIN(bugprone-signed-char-misuse)
   template <class E, class T>
   static bool fits(E e, T& out) {
     if constexpr (std::is_signed_v<E>) {
@@ -314,6 +316,7 @@ class gguf_metadata {
     out = static_cast<T>(e);
     return true;
   }
+  // NOLINTEND(bugprone-signed-char-misuse)
   template <class T>
   static bool integer_to(const gguf_value_storage& s, T& out) {
     return std::visit(

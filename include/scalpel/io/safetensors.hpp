@@ -241,8 +241,8 @@ inline safetensors_checkpoint read_safetensors(const std::string& path) {
 
 /// Parse one safetensors file held in memory (tests, fuzzing). Records point into `bytes`, which
 /// `keepalive` must keep alive; `name` is used as the shard name and in errors.
-inline safetensors_checkpoint parse_safetensors(std::span<const std::byte> bytes, std::shared_ptr<const void> keepalive,
-                                                const std::string& name) {
+inline safetensors_checkpoint parse_safetensors(std::span<const std::byte> bytes,
+                                                const std::shared_ptr<const void>& keepalive, const std::string& name) {
   safetensors_checkpoint out;
   const detail::st_header h = detail::parse_st_header(bytes, name);
   detail::add_st_records(h, bytes, keepalive, name, out);
@@ -475,6 +475,7 @@ inline safetensors_write_result write_safetensors(const std::string& out_dir, co
     fail(errc::io, "cannot create output directory '" + out_dir + "'" + (ec ? ": " + ec.message() : std::string()));
   }
   std::vector<std::string> finals;
+  finals.reserve(shard_names.size() + 1);
   for (const auto& s : shard_names) finals.push_back(out_dir + "/" + s);
   if (sharded) finals.push_back(out_dir + "/" + index_name);
   for (const auto& f : finals) {

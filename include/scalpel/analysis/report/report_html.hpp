@@ -576,6 +576,7 @@ inline void section_reproduce(html_out& h, const surgery_dir_data& d) {
     h.missing("surgery.json records no configuration.");
   } else {
     std::vector<std::vector<std::string>> rows;
+    rows.reserve(cfg.size());
     for (const auto& [k, v] : cfg) rows.push_back({k, v});
     h.table({"setting", "value"}, rows);
   }

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Summarise bench/side_by_side.sh measurements: medians per engine and type, and the scalpel/llama.cpp ratios
-computed per round (each round ran both engines back to back), as a Markdown table."""
+computed per round (each round ran both engines back to back), as a Markdown table. The bandwidth fraction of
+llama.cpp uses the bytes per token and the read bandwidth that scalpel measured in the same round."""
 import json
 import statistics
 import sys
@@ -12,11 +13,18 @@ def main(path):
     for r in rows:
         res = r["result"]
         if r["engine"] == "scalpel":
-            m = {"prefill": res["prefill_tok_s"], "decode": res["decode_tok_s"], "bw": res.get("bw_fraction")}
+            m = {"prefill": res["prefill_tok_s"], "decode": res["decode_tok_s"], "bw": res.get("bw_fraction"),
+                 "bytes": res.get("bytes_per_token"), "read_bw": res.get("read_bw_GBps")}
         else:
             run = res["timings"]["runs"][0]
             m = {"prefill": run["prompt_tok_s"], "decode": run["decode_tok_s"], "bw": None}
         by[(r["type"], r["round"], r["engine"])] = m
+    # llama.cpp's bandwidth fraction: its decode rate times the bytes per token and over the read bandwidth that
+    # scalpel measured in the same round (same file, same machine state).
+    for (t, rnd, e), m in by.items():
+        s = by.get((t, rnd, "scalpel"))
+        if e == "llama.cpp" and s and s.get("bytes") and s.get("read_bw"):
+            m["bw"] = m["decode"] * s["bytes"] / 1e9 / s["read_bw"]
     types = sorted({k[0] for k in by})
     print("| weights | engine | prefill tok/s (median) | decode tok/s (median) | decode bandwidth fraction |")
     print("| --- | --- | ---: | ---: | ---: |")

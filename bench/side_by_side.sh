@@ -13,6 +13,8 @@
 #    interleave the two engines and slow drifts of the machine hit both);
 # 4. writes every measurement to WORK/side_by_side.jsonl and prints medians and ratios (bench/side_by_side.py).
 set -euo pipefail
+# OMP_WAIT_POLICY is left to libgomp's default on purpose: PASSIVE (sleeping workers) costs ~13 % of decode
+# (docs/performance.md).
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 work=build/side-by-side rounds=5 threads=2 prompt=128 gen=64 variant=e2b layers=20 vocab=32768
@@ -46,7 +48,6 @@ done
 bash "$root/tests/data/llamaref/install.sh" "$work/llamaref" >/dev/null
 out="$work/side_by_side.jsonl"
 : > "$out"
-export OMP_WAIT_POLICY=PASSIVE
 for r in $(seq 1 "$rounds"); do
   for t in $types; do
     g="$model-$t.gguf"

@@ -57,21 +57,13 @@ inline void attend(const layer_geometry& g, const kv_cache::layer_store& kv, con
       scores.resize(n);
       const float* qh = q + (t * nq + h) * d;
       const std::size_t kvh = h / group;
-      float m = -INFINITY;
-      for (std::size_t j = 0; j < n; ++j) {
-        const float s = simd::dot(qh, kv.k_row(first + j) + kvh * d, d);  // scale 1.0 (spec §2.5 step 3)
-        scores[j] = s;
-        m = std::max(m, s);
-      }
-      float sum = 0.0f;
-      for (std::size_t j = 0; j < n; ++j) {
-        scores[j] = std::exp(scores[j] - m);
-        sum += scores[j];
-      }
-      const float inv = 1.0f / sum;
+      // GQA: query head h reads KV head h / group straight from the cache (no per-head copies).
+      for (std::size_t j = 0; j < n; ++j)
+        scores[j] = simd::dot(qh, kv.k_row(first + j) + kvh * d, d);  // scale 1.0 (spec §2.5 step 3)
+      simd::softmax(scores.data(), n);                                // vectorised max, exp, sum, 1/sum
       float* oh = out + (t * nq + h) * d;
       std::fill(oh, oh + d, 0.0f);
-      for (std::size_t j = 0; j < n; ++j) simd::axpy(oh, scores[j] * inv, kv.v_row(first + j) + kvh * d, d);
+      for (std::size_t j = 0; j < n; ++j) simd::axpy(oh, scores[j], kv.v_row(first + j) + kvh * d, d);
     }
   }
   (void)row;

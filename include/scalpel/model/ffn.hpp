@@ -72,6 +72,7 @@ inline void route_top_k(float* z, std::size_t E, std::size_t K, const float* per
 
 struct ffn_scratch {
   vec_f32 gate, up, act, tmp, moe_out, router, u2;
+  vec_f32 expert_y;  // [Σ_e n_e, H] routed expert outputs, grouped by expert
   std::vector<std::int32_t> sel_ids;
   std::vector<float> sel_w;
 };
@@ -137,19 +138,43 @@ inline void moe_experts(const gemma4_config& c, const moe_weights& w, const floa
       rows_of[e].push_back(t);
       weight_of[e].push_back(s.sel_w[t * K + k]);
     }
-  vec_f32 xin, gu, act, y;
+  // Experts run in parallel, one expert per thread at a time (the busiest first), each with a single-threaded
+  // matmul: one fork/join per layer instead of two per expert, and small per-expert GEMMs (≈ T·K/E tokens) keep
+  // whole weight panels per thread. A matmul's result does not depend on its thread count, and the outputs are
+  // added below in expert order, so the sum is bit-identical for any number of threads.
+  std::vector<std::size_t> active, offset(E + 1, 0);
+  for (std::size_t e = 0; e < E; ++e) {
+    offset[e + 1] = offset[e] + rows_of[e].size();
+    if (!rows_of[e].empty()) active.push_back(e);
+  }
+  std::stable_sort(active.begin(), active.end(),
+                   [&](std::size_t a, std::size_t b) { return rows_of[a].size() > rows_of[b].size(); });
+  s.expert_y.resize(offset[E] * H);  // expert e's outputs at rows offset[e] .. offset[e+1]
+  const auto n_active = static_cast<std::ptrdiff_t>(active.size());
+#if SCALPEL_HAS_OPENMP
+#pragma omp parallel if (n_active > 1)
+#endif
+  {
+    vec_f32 xin, gu, act;
+#if SCALPEL_HAS_OPENMP
+#pragma omp for schedule(dynamic, 1)
+#endif
+    for (std::ptrdiff_t a = 0; a < n_active; ++a) {
+      const std::size_t e = active[static_cast<std::size_t>(a)], n = rows_of[e].size();
+      xin.resize(n * H);
+      for (std::size_t i = 0; i < n; ++i) std::copy_n(s.u2.data() + rows_of[e][i] * H, H, xin.data() + i * H);
+      gu.resize(n * 2 * Ie);
+      simd::matmul(w.expert_gate_up(e, Ie), xin.data(), n, H, gu.data(), 2 * Ie);
+      act.resize(n * Ie);
+      for (std::size_t i = 0; i < n; ++i)
+        simd::geglu(gu.data() + i * 2 * Ie, gu.data() + i * 2 * Ie + Ie, Ie, act.data() + i * Ie);
+      simd::matmul(w.expert_down(e, H), act.data(), n, Ie, s.expert_y.data() + offset[e] * H, H);
+    }
+  }
   for (std::size_t e = 0; e < E; ++e) {
     const std::size_t n = rows_of[e].size();
     if (n == 0) continue;
-    xin.resize(n * H);
-    for (std::size_t i = 0; i < n; ++i) std::copy_n(s.u2.data() + rows_of[e][i] * H, H, xin.data() + i * H);
-    gu.resize(n * 2 * Ie);
-    simd::matmul(w.expert_gate_up(e, Ie), xin.data(), n, H, gu.data(), 2 * Ie);
-    act.resize(n * Ie);
-    for (std::size_t i = 0; i < n; ++i)
-      simd::geglu(gu.data() + i * 2 * Ie, gu.data() + i * 2 * Ie + Ie, Ie, act.data() + i * Ie);
-    y.resize(n * H);
-    simd::matmul(w.expert_down(e, H), act.data(), n, Ie, y.data(), H);
+    float* y = s.expert_y.data() + offset[e] * H;
     if constexpr (Hooks::template wants<hook_point::expert_out>) {
       std::vector<std::size_t> pos(n);
       for (std::size_t i = 0; i < n; ++i) pos[i] = ctx.positions[rows_of[e][i]];
@@ -158,12 +183,12 @@ inline void moe_experts(const gemma4_config& c, const moe_weights& w, const floa
       p.layer = ctx.layer;
       p.positions = pos;
       p.token_ids = ctx.token_ids;
-      p.data = matrix_view<f32>(y.data(), {n, H});
+      p.data = matrix_view<f32>(y, {n, H});
       p.expert = static_cast<std::int32_t>(e);
       p.token_index = rows_of[e];
       hooks.on(p);
     }
-    for (std::size_t i = 0; i < n; ++i) simd::axpy(out + rows_of[e][i] * H, weight_of[e][i], y.data() + i * H, H);
+    for (std::size_t i = 0; i < n; ++i) simd::axpy(out + rows_of[e][i] * H, weight_of[e][i], y + i * H, H);
   }
 }
 

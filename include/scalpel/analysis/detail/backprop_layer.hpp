@@ -123,20 +123,11 @@ inline void attend_backward(const model::layer_geometry& g, const float* q, cons
       const float* qh = q + (t * nq + h) * d;
       const float* go = d_out + (t * nq + h) * d;
       const std::size_t kvh = h / group;
-      float mx = -INFINITY;
-      for (std::size_t j = 0; j < n; ++j) {
-        p[j] = simd::dot(qh, k + (first + j) * kvd + kvh * d, d);
-        mx = std::max(mx, p[j]);
-      }
-      float sum = 0.0f;
-      for (std::size_t j = 0; j < n; ++j) {
-        p[j] = std::exp(p[j] - mx);
-        sum += p[j];
-      }
-      const float inv = 1.0f / sum;
+      // The forward probabilities, recomputed exactly as model::attend computes them.
+      for (std::size_t j = 0; j < n; ++j) p[j] = simd::dot(qh, k + (first + j) * kvd + kvh * d, d);
+      simd::softmax(p.data(), n);
       double pdp = 0.0;
       for (std::size_t j = 0; j < n; ++j) {
-        p[j] *= inv;
         const float* vj = v + (first + j) * kvd + kvh * d;
         dp[j] = simd::dot(go, vj, d);
         pdp += static_cast<double>(p[j]) * static_cast<double>(dp[j]);

@@ -101,21 +101,12 @@ inline void tape_attend(const model::layer_geometry& g, const float* q, const fl
       scores.resize(n);
       const float* qh = q + (t * nq + h) * d;
       const std::size_t kvh = h / group;
-      float mx = -INFINITY;
-      for (std::size_t j = 0; j < n; ++j) {
-        const float s = simd::dot(qh, k + (first + j) * kvd + kvh * d, d);
-        scores[j] = s;
-        mx = std::max(mx, s);
-      }
-      float sum = 0.0f;
-      for (std::size_t j = 0; j < n; ++j) {
-        scores[j] = std::exp(scores[j] - mx);
-        sum += scores[j];
-      }
-      const float inv = 1.0f / sum;
+      // The same operations in the same order as model::attend, so the recording pass reproduces the engine.
+      for (std::size_t j = 0; j < n; ++j) scores[j] = simd::dot(qh, k + (first + j) * kvd + kvh * d, d);
+      simd::softmax(scores.data(), n);
       float* oh = out + (t * nq + h) * d;
       std::fill(oh, oh + d, 0.0f);
-      for (std::size_t j = 0; j < n; ++j) simd::axpy(oh, scores[j] * inv, v + (first + j) * kvd + kvh * d, d);
+      for (std::size_t j = 0; j < n; ++j) simd::axpy(oh, scores[j], v + (first + j) * kvd + kvh * d, d);
     }
   }
 }

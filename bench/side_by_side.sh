@@ -3,6 +3,7 @@
 #
 #   bench/side_by_side.sh [--work DIR] [--rounds N] [--threads T] [--prompt P] [--gen G]
 #                         [--variant e2b] [--layers L] [--vocab V] [--types "bf16 q8_0"] [--scalpel BIN]
+#   (--layers: enough for the variant's KV sharing, e.g. e2b 20 (the default), 26b-a4b 2 or more)
 #
 # 1. builds a random-weight checkpoint with the released layer sizes of the variant (scalpel make-tiny --real-dims;
 #    fewer layers and a smaller vocabulary keep it a few GB), exports it as GGUF in each type (scalpel export-gguf:
@@ -31,7 +32,7 @@ while [ $# -gt 0 ]; do
     --vocab) vocab=$2; shift 2 ;;
     --types) types=$2; shift 2 ;;
     --scalpel) scalpel=$2; shift 2 ;;
-    -h|--help) sed -n 2,16p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,15p "$0"; exit 0 ;;
     *) echo "side_by_side: unknown option $1" >&2; exit 2 ;;
   esac
 done

@@ -178,9 +178,8 @@ int run(args& a) {
   }
   std::fprintf(say, "   -> the planted neuron ranks #%zu\n", rank);
   std::fprintf(say,
-               "   Confirmation: each candidate edit is re-run on the same %zu sampled generations; it passes with no "
-               "loops (Fisher vs the "
-               "base) and KL <= %.1f nats on the list\n",
+               "   Confirmation: each candidate edit is re-run on the same %zu sampled generations; it passes with\n"
+               "   no loops (Fisher vs the base) and KL <= %.1f nats on the list\n",
                surgery_seeds, so.confirm.criteria.max_kl);
   for (const auto& line : candidate_lines) std::fprintf(say, "   %s\n", line.c_str());
   if (J["result"]["chosen"].is_null())
